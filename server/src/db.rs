@@ -1,0 +1,673 @@
+//! The SQLite database: schema, seed catalogue and the queries the handlers
+//! and the sync use.
+//!
+//! Orders and every state transition are written in transactions before a
+//! response is sent, so a restart (even a kill) loses nothing. Fulfilment is
+//! claimed by a conditional `UPDATE ... WHERE fulfilled_at IS NULL` inside a
+//! transaction: SQLite serialises writers across processes sharing the file,
+//! so exactly one sync wins.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use portone_checkout::protocol::{OrderStatus, PaymentFailure, PaymentStatus, Product};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Internal status: the server decided to cancel a paid payment (tampering
+/// or net cancel) and the cancel call has not been confirmed yet. Reported
+/// to browsers as [`OrderStatus::Cancelled`].
+pub const STATUS_CANCELLING: &str = "CANCELLING";
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE products (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    price INTEGER NOT NULL CHECK (price >= 0),
+    currency TEXT NOT NULL,
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    position INTEGER NOT NULL
+);
+CREATE TABLE orders (
+    payment_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    order_name TEXT NOT NULL,
+    total_amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    subscription_id TEXT,
+    status TEXT NOT NULL,
+    paid_at TEXT,
+    failure_code TEXT,
+    failure_pg_code TEXT,
+    failure_message TEXT,
+    message TEXT,
+    fulfilled_at TEXT,
+    schedule_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE order_items (
+    payment_id TEXT NOT NULL REFERENCES orders(payment_id),
+    product_id TEXT NOT NULL REFERENCES products(id),
+    quantity INTEGER NOT NULL,
+    unit_price INTEGER NOT NULL,
+    PRIMARY KEY (payment_id, product_id)
+);
+CREATE TABLE fulfilments (
+    payment_id TEXT PRIMARY KEY REFERENCES orders(payment_id),
+    fulfilled_at TEXT NOT NULL
+);
+CREATE TABLE webhook_events (
+    webhook_id TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    processed_at TEXT
+);
+CREATE TABLE billing_issues (
+    issue_id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    issue_name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE subscriptions (
+    subscription_id TEXT PRIMARY KEY,
+    billing_key TEXT NOT NULL UNIQUE,
+    customer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    issue_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#;
+
+/// The seed catalogue: `(id, name, price, stock)` in KRW. `beans-1kg` has a
+/// stock of one, so a second order of it is paid but cannot be fulfilled
+/// (the net-cancel path).
+pub const SEED_PRODUCTS: &[(&str, &str, i64, i64)] = &[
+    ("americano", "아메리카노", 4500, 1000),
+    ("cafe-latte", "카페라떼", 5000, 1000),
+    ("croissant", "크루아상", 3800, 1000),
+    ("beans-1kg", "원두 1kg", 32000, 1),
+];
+
+/// Current time as RFC 3339 (UTC, seconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Payment id (primary key).
+    pub payment_id: String,
+    /// `checkout` or `charge` (billing-key charge).
+    pub kind: String,
+    /// Order name.
+    pub order_name: String,
+    /// Amount the server computed.
+    pub total_amount: i64,
+    /// Currency.
+    pub currency: String,
+    /// Owner.
+    pub customer_id: String,
+    /// For charges: the subscription.
+    pub subscription_id: Option<String>,
+    /// `PENDING`, `PAID`, `VIRTUAL_ACCOUNT_ISSUED`, `FAILED`, `CANCELLED`
+    /// or [`STATUS_CANCELLING`].
+    pub status: String,
+    /// When paid.
+    pub paid_at: Option<String>,
+    /// Last failure code.
+    pub failure_code: Option<String>,
+    /// Last failure PG code.
+    pub failure_pg_code: Option<String>,
+    /// Last failure message.
+    pub failure_message: Option<String>,
+    /// Reason / note (e.g. cancel reason).
+    pub message: Option<String>,
+    /// When fulfilled (set exactly once).
+    pub fulfilled_at: Option<String>,
+    /// PortOne schedule id, for scheduled charges.
+    pub schedule_id: Option<String>,
+}
+
+impl Order {
+    /// The contract view of this order.
+    pub fn to_status(&self) -> PaymentStatus {
+        let status = if self.status == STATUS_CANCELLING {
+            OrderStatus::Cancelled
+        } else {
+            OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending)
+        };
+        let failure = match (status, &self.failure_message) {
+            (OrderStatus::Failed, Some(message)) => Some(PaymentFailure {
+                code: self.failure_code.clone(),
+                pg_code: self.failure_pg_code.clone(),
+                message: message.clone(),
+            }),
+            _ => None,
+        };
+        PaymentStatus {
+            payment_id: self.payment_id.clone(),
+            status,
+            order_name: self.order_name.clone(),
+            total_amount: self.total_amount,
+            currency: self.currency.clone(),
+            paid_at: self.paid_at.clone(),
+            failure,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// A stored subscription (billing key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    /// Id.
+    pub subscription_id: String,
+    /// Billing key.
+    pub billing_key: String,
+    /// Owner.
+    pub customer_id: String,
+    /// `ACTIVE` or `DELETED`.
+    pub status: String,
+    /// Issue id, when known.
+    pub issue_id: Option<String>,
+}
+
+/// A new order to insert.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// Payment id.
+    pub payment_id: &'a str,
+    /// `checkout` or `charge`.
+    pub kind: &'a str,
+    /// Order name.
+    pub order_name: &'a str,
+    /// Amount.
+    pub total_amount: i64,
+    /// Currency.
+    pub currency: &'a str,
+    /// Owner.
+    pub customer_id: &'a str,
+    /// Subscription, for charges.
+    pub subscription_id: Option<&'a str>,
+    /// Lines `(product_id, quantity, unit_price)`.
+    pub items: &'a [(String, u32, i64)],
+}
+
+/// What a fulfilment attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FulfilOutcome {
+    /// This call marked the order paid and fulfilled it.
+    Fulfilled,
+    /// It was already fulfilled (or decided otherwise) by someone else.
+    AlreadyDone,
+    /// Stock ran out: the order is now [`STATUS_CANCELLING`] and this call
+    /// must cancel the payment (net cancel).
+    OutOfStock,
+}
+
+/// The database handle. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+fn order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Order, sqlx::Error> {
+    Ok(Order {
+        payment_id: row.try_get("payment_id")?,
+        kind: row.try_get("kind")?,
+        order_name: row.try_get("order_name")?,
+        total_amount: row.try_get("total_amount")?,
+        currency: row.try_get("currency")?,
+        customer_id: row.try_get("customer_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        status: row.try_get("status")?,
+        paid_at: row.try_get("paid_at")?,
+        failure_code: row.try_get("failure_code")?,
+        failure_pg_code: row.try_get("failure_pg_code")?,
+        failure_message: row.try_get("failure_message")?,
+        message: row.try_get("message")?,
+        fulfilled_at: row.try_get("fulfilled_at")?,
+        schedule_id: row.try_get("schedule_id")?,
+    })
+}
+
+fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SubscriptionRow, sqlx::Error> {
+    Ok(SubscriptionRow {
+        subscription_id: row.try_get("subscription_id")?,
+        billing_key: row.try_get("billing_key")?,
+        customer_id: row.try_get("customer_id")?,
+        status: row.try_get("status")?,
+        issue_id: row.try_get("issue_id")?,
+    })
+}
+
+impl Db {
+    /// Opens (creating file and parent directory if needed), migrates and
+    /// seeds the database at `path`.
+    pub async fn open(path: &Path) -> Result<Db, sqlx::Error> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let db = Db { pool };
+        db.migrate().await?;
+        db.seed().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        // BEGIN IMMEDIATE: two processes starting at once migrate one at a time.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        if version < 1 {
+            sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
+            sqlx::query("PRAGMA user_version = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn seed(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for (position, (id, name, price, stock)) in SEED_PRODUCTS.iter().enumerate() {
+            sqlx::query(
+                "INSERT OR IGNORE INTO products (id, name, price, currency, stock, position) \
+                 VALUES (?, ?, ?, 'KRW', ?, ?)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(price)
+            .bind(stock)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The catalogue in display order.
+    pub async fn products(&self) -> Result<Vec<Product>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, name, price, currency FROM products ORDER BY position")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Product {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    price: r.try_get("price")?,
+                    currency: r.try_get("currency")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Units in stock of a product.
+    pub async fn stock(&self, product_id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT stock FROM products WHERE id = ?")
+            .bind(product_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Sets a product's stock (for operators and tests).
+    pub async fn set_stock(&self, product_id: &str, stock: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE products SET stock = ? WHERE id = ?")
+            .bind(stock)
+            .bind(product_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Inserts a new `PENDING` order with its lines.
+    pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<(), sqlx::Error> {
+        let now = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO orders (payment_id, kind, order_name, total_amount, currency, customer_id, \
+             subscription_id, status, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
+        )
+        .bind(order.payment_id)
+        .bind(order.kind)
+        .bind(order.order_name)
+        .bind(order.total_amount)
+        .bind(order.currency)
+        .bind(order.customer_id)
+        .bind(order.subscription_id)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        for (product_id, quantity, unit_price) in order.items {
+            sqlx::query(
+                "INSERT INTO order_items (payment_id, product_id, quantity, unit_price) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(order.payment_id)
+            .bind(product_id)
+            .bind(i64::from(*quantity))
+            .bind(unit_price)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Deletes a `PENDING` order that was never handed out (pre-register
+    /// failed).
+    pub async fn delete_pending_order(&self, payment_id: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM order_items WHERE payment_id = ?")
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM orders WHERE payment_id = ? AND status = 'PENDING'")
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Loads an order.
+    pub async fn order(&self, payment_id: &str) -> Result<Option<Order>, sqlx::Error> {
+        let row = sqlx::query("SELECT * FROM orders WHERE payment_id = ?")
+            .bind(payment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// How many fulfilment records exist for a payment (0 or 1).
+    pub async fn fulfilment_count(&self, payment_id: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM fulfilments WHERE payment_id = ?")
+            .bind(payment_id)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Moves an order to `status` (with optional failure / message) only if
+    /// its current status is one of `from`. Returns whether it changed.
+    pub async fn transition(
+        &self,
+        payment_id: &str,
+        from: &[&str],
+        status: &str,
+        failure: Option<&PaymentFailure>,
+        message: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let placeholders = vec!["?"; from.len()].join(", ");
+        let sql = format!(
+            "UPDATE orders SET status = ?, failure_code = ?, failure_pg_code = ?, failure_message = ?, \
+             message = COALESCE(?, message), updated_at = ? \
+             WHERE payment_id = ? AND status IN ({placeholders})"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(status)
+            .bind(failure.and_then(|f| f.code.clone()))
+            .bind(failure.and_then(|f| f.pg_code.clone()))
+            .bind(failure.map(|f| f.message.clone()))
+            .bind(message)
+            .bind(now())
+            .bind(payment_id);
+        for s in from {
+            q = q.bind(*s);
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// Claims the fulfilment of a verified, paid order: in one transaction,
+    /// a conditional update marks it `PAID` (only if not yet fulfilled nor
+    /// decided otherwise), takes the stock and writes the fulfilment record.
+    /// If stock is short, the order becomes [`STATUS_CANCELLING`] instead.
+    pub async fn fulfil(
+        &self,
+        payment_id: &str,
+        paid_at: Option<&str>,
+    ) -> Result<FulfilOutcome, sqlx::Error> {
+        let now = now();
+        // BEGIN IMMEDIATE takes SQLite's write lock at once (waiting up to the
+        // busy timeout), so concurrent claims queue instead of failing with a
+        // read-then-upgrade conflict.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed = sqlx::query(
+            "UPDATE orders SET status = 'PAID', paid_at = ?, fulfilled_at = ?, \
+             failure_code = NULL, failure_pg_code = NULL, failure_message = NULL, updated_at = ? \
+             WHERE payment_id = ? AND fulfilled_at IS NULL \
+             AND status IN ('PENDING', 'FAILED', 'VIRTUAL_ACCOUNT_ISSUED')",
+        )
+        .bind(paid_at)
+        .bind(&now)
+        .bind(&now)
+        .bind(payment_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            tx.rollback().await?;
+            return Ok(FulfilOutcome::AlreadyDone);
+        }
+        let items: Vec<(String, i64)> =
+            sqlx::query_as("SELECT product_id, quantity FROM order_items WHERE payment_id = ?")
+                .bind(payment_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (product_id, quantity) in &items {
+            let taken =
+                sqlx::query("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?")
+                    .bind(quantity)
+                    .bind(product_id)
+                    .bind(quantity)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if taken != 1 {
+                tx.rollback().await?;
+                let reason = format!(
+                    "net cancel: the order was paid but could not be fulfilled \
+                     (product {product_id} is out of stock)"
+                );
+                let moved = self
+                    .transition(
+                        payment_id,
+                        &["PENDING", "FAILED", "VIRTUAL_ACCOUNT_ISSUED"],
+                        STATUS_CANCELLING,
+                        None,
+                        Some(&reason),
+                    )
+                    .await?;
+                return Ok(if moved {
+                    FulfilOutcome::OutOfStock
+                } else {
+                    FulfilOutcome::AlreadyDone
+                });
+            }
+        }
+        sqlx::query("INSERT INTO fulfilments (payment_id, fulfilled_at) VALUES (?, ?)")
+            .bind(payment_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(FulfilOutcome::Fulfilled)
+    }
+
+    /// Records a webhook id. Returns `false` if it was already processed
+    /// (a duplicate to acknowledge without work).
+    pub async fn webhook_seen(
+        &self,
+        webhook_id: &str,
+        event_type: &str,
+    ) -> Result<bool, sqlx::Error> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?)",
+        )
+        .bind(webhook_id)
+        .bind(event_type)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        let processed: Option<String> =
+            sqlx::query_scalar("SELECT processed_at FROM webhook_events WHERE webhook_id = ?")
+                .bind(webhook_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(processed.is_some())
+    }
+
+    /// Marks a webhook id processed.
+    pub async fn webhook_processed(&self, webhook_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE webhook_events SET processed_at = ? WHERE webhook_id = ?")
+            .bind(now())
+            .bind(webhook_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// How many webhook ids were processed (for tests and monitoring).
+    pub async fn processed_webhook_count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Stores a billing-key issue request.
+    pub async fn insert_billing_issue(
+        &self,
+        issue_id: &str,
+        customer_id: &str,
+        issue_name: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO billing_issues (issue_id, customer_id, issue_name, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(issue_id)
+        .bind(customer_id)
+        .bind(issue_name)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The customer of a billing-key issue we prepared.
+    pub async fn billing_issue_customer(
+        &self,
+        issue_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT customer_id FROM billing_issues WHERE issue_id = ?")
+            .bind(issue_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Stores (or re-activates) a billing key; returns its subscription.
+    /// Idempotent: the same key always maps to the same subscription.
+    pub async fn upsert_subscription(
+        &self,
+        billing_key: &str,
+        customer_id: &str,
+        issue_id: Option<&str>,
+    ) -> Result<SubscriptionRow, sqlx::Error> {
+        let now = now();
+        let new_id = format!("sub-{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(
+            "INSERT INTO subscriptions (subscription_id, billing_key, customer_id, status, issue_id, created_at, updated_at) \
+             VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?) \
+             ON CONFLICT (billing_key) DO UPDATE SET status = 'ACTIVE', \
+             issue_id = COALESCE(subscriptions.issue_id, excluded.issue_id), updated_at = excluded.updated_at",
+        )
+        .bind(&new_id)
+        .bind(billing_key)
+        .bind(customer_id)
+        .bind(issue_id)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT * FROM subscriptions WHERE billing_key = ?")
+            .bind(billing_key)
+            .fetch_one(&self.pool)
+            .await?;
+        subscription_from_row(&row)
+    }
+
+    /// Marks a billing key unusable. Returns whether a row changed.
+    pub async fn delete_subscription_by_key(&self, billing_key: &str) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query(
+            "UPDATE subscriptions SET status = 'DELETED', updated_at = ? WHERE billing_key = ? AND status != 'DELETED'",
+        )
+        .bind(now())
+        .bind(billing_key)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Loads a subscription by id.
+    pub async fn subscription(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+        let row = sqlx::query("SELECT * FROM subscriptions WHERE subscription_id = ?")
+            .bind(subscription_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(subscription_from_row).transpose()
+    }
+
+    /// Loads a subscription by billing key.
+    pub async fn subscription_by_key(
+        &self,
+        billing_key: &str,
+    ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+        let row = sqlx::query("SELECT * FROM subscriptions WHERE billing_key = ?")
+            .bind(billing_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(subscription_from_row).transpose()
+    }
+
+    /// Records the PortOne schedule id of a scheduled charge order.
+    pub async fn set_schedule_id(
+        &self,
+        payment_id: &str,
+        schedule_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE orders SET schedule_id = ?, updated_at = ? WHERE payment_id = ?")
+            .bind(schedule_id)
+            .bind(now())
+            .bind(payment_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

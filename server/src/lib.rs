@@ -1,0 +1,203 @@
+//! # checkout-server
+//!
+//! The reference merchant backend for `portone-checkout`: server-owned
+//! orders, payment verification with PortOne V2, Standard-Webhooks
+//! webhooks, billing-key charges and schedules, on SQLite.
+//!
+//! The JSON contract it serves is [`portone_checkout::protocol`]; see
+//! `server/README.md` for the route-by-route description other backends can
+//! implement.
+//!
+//! Mount [`app`] in your own axum application, or run [`serve`]:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let mut config = checkout_server::Config::sandbox_default();
+//! config.addr = "127.0.0.1:0".parse()?;
+//! let server = checkout_server::serve(config).await?;
+//! println!("listening on {}", server.addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod portone;
+mod routes;
+pub mod sync;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{Config, Mode, PortOneConfig, RetryPolicy};
+pub use db::Db;
+pub use error::ApiError;
+pub use portone::{PortOneClient, PortOneError};
+
+/// The fixed signed-in demo user's customer id.
+pub const DEMO_CUSTOMER_ID: &str = "demo-customer-1";
+/// The demo user's full name.
+pub const DEMO_CUSTOMER_NAME: &str = "홍길동";
+/// The demo user's phone number.
+pub const DEMO_CUSTOMER_PHONE: &str = "01012345678";
+/// The demo user's e-mail.
+pub const DEMO_CUSTOMER_EMAIL: &str = "hong@example.com";
+/// Monthly subscription price charged with a billing key (KRW).
+pub const SUBSCRIPTION_PRICE: i64 = 9900;
+/// Name of a subscription charge.
+pub const SUBSCRIPTION_ORDER_NAME: &str = "정기구독 1개월";
+
+/// Failure to start the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The PortOne settings are unusable.
+    #[error("PortOne settings: {0}")]
+    PortOne(#[from] PortOneError),
+    /// A webhook secret is not a valid `whsec_` secret.
+    #[error("webhook secret #{index} is invalid (expected whsec_<base64>)")]
+    WebhookSecret {
+        /// Position in the list (0-based).
+        index: usize,
+    },
+    /// No webhook secret configured.
+    #[error("at least one webhook secret is required")]
+    NoWebhookSecret,
+    /// Binding the listener failed.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The PortOne client.
+    pub portone: PortOneClient,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Sandbox or live.
+    pub mode: Mode,
+    locks: Arc<sync::PaymentLocks>,
+    verifiers: Arc<Vec<standardwebhooks::Webhook>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the database and builds the PortOne client and webhook
+    /// verifiers from `config`.
+    pub async fn new(config: Config) -> Result<AppState, StartError> {
+        let portone = PortOneClient::new(&config.portone)?;
+        if config.portone.webhook_secrets.is_empty() {
+            return Err(StartError::NoWebhookSecret);
+        }
+        let verifiers = config
+            .portone
+            .webhook_secrets
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                standardwebhooks::Webhook::new(s).map_err(|_| StartError::WebhookSecret { index })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let db = Db::open(&config.database_path).await?;
+        Ok(AppState {
+            db,
+            portone,
+            mode: config.portone.mode(),
+            config: Arc::new(config),
+            locks: Arc::default(),
+            verifiers: Arc::new(verifiers),
+        })
+    }
+}
+
+/// The router: `/api/...` routes (see [`portone_checkout::protocol`]) and,
+/// if configured, the static demo with SPA fallback.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// A running server (see [`serve`]).
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The shared state (database access for operators and tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, closes
+    /// the database.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.db.close().await;
+    }
+
+    /// Waits until the server stops (it stops only on error or shutdown).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the database, binds `config.addr` and serves [`app`] in a
+/// background task.
+pub async fn serve(config: Config) -> Result<RunningServer, StartError> {
+    let addr = config.addr;
+    let state = AppState::new(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let router = app(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    tracing::info!(%addr, mode = state.mode.as_str(), "checkout-server listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}
