@@ -1,0 +1,181 @@
+//! A local, stateful stand-in for PortOne V2: the browser SDK (`/v2/browser-sdk.js`),
+//! the PG window, the REST API (`/payments/...`, `/billing-keys/...`) and
+//! Standard-Webhooks-signed webhooks, with fault injection and an admin API
+//! under `/__sandbox/`.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let sandbox = portone_sandbox::spawn(portone_sandbox::SandboxConfig::for_tests()).await?;
+//! println!("PortOne sandbox at {}", sandbox.base_url());
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod admin;
+mod checkout;
+mod config;
+mod rest;
+mod store;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::{
+    default_channels, Channel, Faults, SandboxConfig, WebhookFaults, CARD_CHANNEL_KEY,
+    DEFAULT_ADDR, DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_WEBHOOK_SECRET,
+    TOSSPAY_CHANNEL_KEY,
+};
+
+use store::{lock, AppState, FaultState, Inner, Store};
+
+/// Signs a webhook body the way the sandbox does: returns the
+/// `webhook-signature` header value `v1,<base64>` for `whsec_` secret `secret`.
+pub fn sign_webhook(
+    secret: &str,
+    webhook_id: &str,
+    timestamp: i64,
+    body: &str,
+) -> anyhow::Result<String> {
+    let key = webhook::decode_secret(secret)?;
+    Ok(webhook::sign(&key, webhook_id, timestamp, body))
+}
+
+/// A sandbox serving in a background tokio task.
+pub struct RunningSandbox {
+    config: SandboxConfig,
+    state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSandbox {
+    /// `http://127.0.0.1:PORT` (the REST base URL and the SDK origin).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.config.addr)
+    }
+
+    /// The configuration in effect; `addr` is the bound address (real port).
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Stops serving and aborts background tasks (webhook retries, schedules).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        lock(&self.state.tasks).abort_all();
+        let abort = self.server.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.server)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+/// Builds the whole application router.
+fn app(st: AppState) -> Router {
+    let cors = CorsLayer::permissive();
+    let sdk = Router::new()
+        .route("/v2/browser-sdk.js", get(checkout::sdk_js))
+        .route("/__sandbox/sdk/payment", post(checkout::sdk_payment))
+        .route(
+            "/__sandbox/sdk/issue-billing-key",
+            post(checkout::sdk_billing),
+        )
+        .route(
+            "/__sandbox/sdk/sessions/{session_id}/complete",
+            post(checkout::sdk_complete),
+        )
+        .layer(cors);
+    Router::new()
+        .merge(rest::router(st.clone()))
+        .merge(admin::router(st.clone()))
+        .merge(sdk)
+        .route("/__sandbox/window/{session_id}", get(checkout::window_page))
+        .fallback(|| async {
+            store::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "no such sandbox route",
+            )
+        })
+        .layer(DefaultBodyLimit::max(rest::BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(st)
+}
+
+fn load_store(config: &SandboxConfig) -> anyhow::Result<Store> {
+    let Some(path) = &config.state_file else {
+        return Ok(Store::default());
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!("state file {} is not sandbox state: {e}", path.display())
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot read state file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+/// Binds `config.addr` and serves the sandbox in a tokio task.
+pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
+    let listener = TcpListener::bind(config.addr).await?;
+    config.addr = listener.local_addr()?;
+    let store = load_store(&config)?;
+    let schedules: Vec<_> = store
+        .schedules
+        .values()
+        .filter(|s| s.status == "SCHEDULED")
+        .map(|s| (s.id.clone(), s.time_to_pay))
+        .collect();
+    let state: AppState = Arc::new(Inner {
+        webhooks: webhook::Webhooks::new(&config.webhook_secret, config.webhook_timeout)?,
+        faults: Mutex::new(FaultState {
+            faults: config.faults.clone(),
+            ..FaultState::default()
+        }),
+        store: Mutex::new(store),
+        tasks: Mutex::new(tokio::task::JoinSet::new()),
+        config: config.clone(),
+    });
+    for (id, at) in schedules {
+        rest::spawn_schedule_timer(&state, id, at);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app(state.clone());
+    let server = tokio::spawn(async move {
+        let res = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, "sandbox server stopped");
+        }
+    });
+    Ok(RunningSandbox {
+        config,
+        state,
+        shutdown: Some(tx),
+        server,
+    })
+}

@@ -1,0 +1,213 @@
+//! `cargo run -p portone-sandbox`: serve the PortOne V2 sandbox.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use portone_sandbox::{Channel, Faults, SandboxConfig};
+use serde::Deserialize;
+
+/// A local, stateful stand-in for PortOne V2 (SDK, PG window, REST API, webhooks).
+/// Precedence: built-in defaults < `--config` file < flags / environment.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Listen address.
+    #[arg(long, env = "SANDBOX_ADDR")]
+    addr: Option<SocketAddr>,
+    /// Store id.
+    #[arg(long, env = "SANDBOX_STORE_ID")]
+    store_id: Option<String>,
+    /// REST API secret (`Authorization: PortOne <secret>`).
+    #[arg(long, env = "SANDBOX_API_SECRET")]
+    api_secret: Option<String>,
+    /// Webhook secret, `whsec_<base64>`.
+    #[arg(long, env = "SANDBOX_WEBHOOK_SECRET")]
+    webhook_secret: Option<String>,
+    /// Webhook URL receiving every event (repeatable; env: comma-separated).
+    #[arg(
+        long = "webhook-url",
+        env = "SANDBOX_WEBHOOK_URLS",
+        value_delimiter = ','
+    )]
+    webhook_urls: Vec<String>,
+    /// TOML or JSON config file (fields as in README).
+    #[arg(long, env = "SANDBOX_CONFIG")]
+    config: Option<PathBuf>,
+    /// Persist state to this JSON file (loaded at start when it exists).
+    #[arg(long, env = "SANDBOX_STATE_FILE")]
+    state_file: Option<PathBuf>,
+    /// First webhook retry delay in ms (doubles per retry; default 1000).
+    #[arg(long, env = "SANDBOX_WEBHOOK_RETRY_BASE_MS")]
+    webhook_retry_base_ms: Option<u64>,
+    /// Fault: latency added to every REST request (ms).
+    #[arg(long)]
+    latency_ms: Option<u64>,
+    /// Fault: share of REST requests answered 500 (0.0..=1.0).
+    #[arg(long)]
+    error_rate: Option<f64>,
+    /// Fault: drop the connection after applying the next N REST requests.
+    #[arg(long)]
+    lose_responses: Option<u32>,
+    /// Fault: refuse a repeat request within 1 s with 429 FORBIDDEN_CONSECUTIVE_REQUEST.
+    #[arg(long)]
+    consecutive_request_guard: bool,
+    /// Fault: delay every webhook event (ms).
+    #[arg(long)]
+    webhook_delay_ms: Option<u64>,
+    /// Fault: deliver every webhook twice.
+    #[arg(long)]
+    webhook_duplicate: bool,
+    /// Fault: reorder webhook events.
+    #[arg(long)]
+    webhook_reorder: bool,
+    /// Fault: drop every webhook.
+    #[arg(long)]
+    webhook_drop: bool,
+}
+
+/// The config file: every field optional, camelCase.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<SocketAddr>,
+    store_id: Option<String>,
+    merchant_id: Option<String>,
+    api_secret: Option<String>,
+    webhook_secret: Option<String>,
+    channels: Option<Vec<Channel>>,
+    webhook_urls: Option<Vec<String>>,
+    webhook_retry_base_ms: Option<u64>,
+    webhook_timeout_ms: Option<u64>,
+    faults: Option<Faults>,
+    state_file: Option<PathBuf>,
+}
+
+fn load_file(path: &PathBuf) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    } else {
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
+    let mut c = SandboxConfig::default();
+    if let Some(path) = &args.config {
+        let f = load_file(path)?;
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = f.$field { c.$field = v; } )* };
+        }
+        set!(
+            addr,
+            store_id,
+            merchant_id,
+            api_secret,
+            webhook_secret,
+            channels,
+            webhook_urls,
+            faults
+        );
+        if let Some(ms) = f.webhook_retry_base_ms {
+            c.webhook_retry_base = Duration::from_millis(ms);
+        }
+        if let Some(ms) = f.webhook_timeout_ms {
+            c.webhook_timeout = Duration::from_millis(ms);
+        }
+        if f.state_file.is_some() {
+            c.state_file = f.state_file;
+        }
+    }
+    if let Some(v) = args.addr {
+        c.addr = v;
+    }
+    if let Some(v) = args.store_id {
+        c.store_id = v;
+    }
+    if let Some(v) = args.api_secret {
+        c.api_secret = v;
+    }
+    if let Some(v) = args.webhook_secret {
+        c.webhook_secret = v;
+    }
+    if !args.webhook_urls.is_empty() {
+        c.webhook_urls = args.webhook_urls;
+    }
+    if args.state_file.is_some() {
+        c.state_file = args.state_file;
+    }
+    if let Some(ms) = args.webhook_retry_base_ms {
+        c.webhook_retry_base = Duration::from_millis(ms);
+    }
+    if let Some(v) = args.latency_ms {
+        c.faults.latency_ms = v;
+    }
+    if let Some(v) = args.error_rate {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&v),
+            "--error-rate must be between 0 and 1"
+        );
+        c.faults.error_rate = v;
+    }
+    if let Some(v) = args.lose_responses {
+        c.faults.lose_responses = v;
+    }
+    c.faults.consecutive_request_guard |= args.consecutive_request_guard;
+    if let Some(v) = args.webhook_delay_ms {
+        c.faults.webhook.delay_ms = v;
+    }
+    c.faults.webhook.duplicate |= args.webhook_duplicate;
+    c.faults.webhook.reorder |= args.webhook_reorder;
+    c.faults.webhook.drop |= args.webhook_drop;
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=debug".into()),
+        )
+        .init();
+    let config = build_config(Args::parse())?;
+    let sandbox = portone_sandbox::spawn(config).await?;
+    let c = sandbox.config();
+    println!(
+        "PortOne V2 sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)"
+    );
+    println!("  base URL        {}", sandbox.base_url());
+    println!("  browser SDK     {}/v2/browser-sdk.js", sandbox.base_url());
+    println!("  store id        {}", c.store_id);
+    println!(
+        "  API secret      {}   (Authorization: PortOne {})",
+        c.api_secret, c.api_secret
+    );
+    println!("  webhook secret  {}", c.webhook_secret);
+    for ch in &c.channels {
+        println!(
+            "  channel         {}  pg={}  payMethods={:?}  billingKeyMethods={:?}",
+            ch.key, ch.pg_provider, ch.pay_methods, ch.billing_key_methods
+        );
+    }
+    println!("  webhook URLs    {:?}", c.webhook_urls);
+    println!(
+        "  webhook retry   base {:?}, at most 5 retries",
+        c.webhook_retry_base
+    );
+    if let Some(p) = &c.state_file {
+        println!("  state file      {}", p.display());
+    }
+    println!("  faults          {:?}", c.faults);
+    println!(
+        "  admin API       {}/__sandbox/ (loopback only)",
+        sandbox.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Shared helpers for the sandbox integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use portone_sandbox::{spawn, RunningSandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+pub async fn start() -> RunningSandbox {
+    start_with(SandboxConfig::for_tests()).await
+}
+
+pub async fn start_with(config: SandboxConfig) -> RunningSandbox {
+    spawn(config).await.expect("sandbox starts")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// A REST call with the sandbox's secret; returns status and JSON body.
+pub async fn api(
+    sb: &RunningSandbox,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{}", sb.base_url(), path);
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client().request(m, url).header(
+        "authorization",
+        format!("PortOne {}", sb.config().api_secret),
+    );
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+/// An admin call (no secret).
+pub async fn admin(
+    sb: &RunningSandbox,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{}", sb.base_url(), path);
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client().request(m, url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let json = res.json().await.unwrap_or(Value::Null);
+    (status, json)
+}
+
+pub fn tosspay_request(payment_id: &str, amount: i64) -> Value {
+    json!({
+        "storeId": "store-sandbox",
+        "channelKey": "channel-key-sandbox-tosspay",
+        "paymentId": payment_id,
+        "orderName": "테스트 주문",
+        "totalAmount": amount,
+        "currency": "KRW",
+        "payMethod": "EASY_PAY",
+        "customer": {"customerId": "cust-1", "fullName": "홍길동"},
+        "customData": {"orderRef": 42},
+    })
+}
+
+pub fn card_request(payment_id: &str, amount: i64) -> Value {
+    json!({
+        "storeId": "store-sandbox",
+        "channelKey": "channel-key-sandbox-card",
+        "paymentId": payment_id,
+        "orderName": "카드 주문",
+        "totalAmount": amount,
+        "currency": "KRW",
+        "payMethod": "CARD",
+    })
+}
+
+pub async fn pay(sb: &RunningSandbox, request: Value, outcome: &str) -> (u16, Value) {
+    admin(
+        sb,
+        "POST",
+        "/__sandbox/pay",
+        Some(json!({"request": request, "outcome": outcome})),
+    )
+    .await
+}
+
+pub async fn issue_tosspay_billing_key(sb: &RunningSandbox) -> String {
+    let (s, v) = admin(
+        sb,
+        "POST",
+        "/__sandbox/issue-billing-key",
+        Some(json!({"request": {
+            "storeId": "store-sandbox",
+            "channelKey": "channel-key-sandbox-tosspay",
+            "billingKeyMethod": "EASY_PAY",
+            "issueName": "정기 구독",
+            "customer": {"customerId": "cust-1"}
+        }, "outcome": "approve"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["billingKey"].as_str().expect("billingKey").to_owned()
+}
+
+/// Polls `f` until it returns `Some`, failing after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One request a test webhook receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub got: Arc<Mutex<Vec<Received>>>,
+    /// Status codes to answer, in order; 200 once exhausted.
+    pub answers: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().expect("lock").clone()
+    }
+    pub fn of_type(&self, kind: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.json()["type"] == kind)
+            .collect()
+    }
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    r.got.lock().expect("lock").push(Received { headers, body });
+    let mut a = r.answers.lock().expect("lock");
+    let code = if a.is_empty() { 200 } else { a.remove(0) };
+    StatusCode::from_u16(code).expect("status")
+}
+
+/// Starts a webhook receiver on a free port; returns it and its URL.
+pub async fn webhook_receiver(answers: Vec<u16>) -> (Receiver, String) {
+    let r = Receiver {
+        got: Default::default(),
+        answers: Arc::new(Mutex::new(answers)),
+    };
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (r, format!("http://{addr}/hook"))
+}
