@@ -133,6 +133,19 @@ fn load_store(config: &SandboxConfig) -> anyhow::Result<Store> {
     }
 }
 
+fn new_state(config: &SandboxConfig, store: Store) -> anyhow::Result<AppState> {
+    Ok(Arc::new(Inner {
+        webhooks: webhook::Webhooks::new(&config.webhook_secret, config.webhook_timeout)?,
+        faults: Mutex::new(FaultState {
+            faults: config.faults.clone(),
+            ..FaultState::default()
+        }),
+        store: Mutex::new(store),
+        tasks: Mutex::new(tokio::task::JoinSet::new()),
+        config: config.clone(),
+    }))
+}
+
 /// Binds `config.addr` and serves the sandbox in a tokio task.
 pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let listener = TcpListener::bind(config.addr).await?;
@@ -144,16 +157,7 @@ pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> 
         .filter(|s| s.status == "SCHEDULED")
         .map(|s| (s.id.clone(), s.time_to_pay))
         .collect();
-    let state: AppState = Arc::new(Inner {
-        webhooks: webhook::Webhooks::new(&config.webhook_secret, config.webhook_timeout)?,
-        faults: Mutex::new(FaultState {
-            faults: config.faults.clone(),
-            ..FaultState::default()
-        }),
-        store: Mutex::new(store),
-        tasks: Mutex::new(tokio::task::JoinSet::new()),
-        config: config.clone(),
-    });
+    let state = new_state(&config, store)?;
     for (id, at) in schedules {
         rest::spawn_schedule_timer(&state, id, at);
     }
@@ -178,4 +182,46 @@ pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> 
         shutdown: Some(tx),
         server,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    async fn admin_status(peer: [u8; 4]) -> u16 {
+        let st = new_state(&SandboxConfig::for_tests(), Store::default()).expect("state");
+        let mut req = Request::post("/__sandbox/reset")
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+        let res = app(st).oneshot(req).await.expect("response");
+        res.status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn admin_routes_refuse_non_loopback_peers() {
+        assert_eq!(admin_status([10, 0, 0, 7]).await, 403);
+        assert_eq!(admin_status([192, 168, 1, 2]).await, 403);
+    }
+
+    #[tokio::test]
+    async fn admin_routes_serve_loopback_peers() {
+        assert_eq!(admin_status([127, 0, 0, 1]).await, 200);
+    }
+
+    #[test]
+    fn the_window_page_escapes_html_and_formats_krw() {
+        assert_eq!(
+            checkout::escape_html(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+        assert_eq!(checkout::format_amount(1234567, "KRW"), "1,234,567원");
+        assert_eq!(checkout::format_amount(100, "KRW"), "100원");
+        assert_eq!(checkout::format_amount(1999, "USD"), "19.99 USD");
+    }
 }

@@ -1,0 +1,302 @@
+//! Webhook delivery: Standard Webhooks signatures (verified by the independent
+//! `standardwebhooks` crate), retries, noticeUrls and the webhook fault modes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use portone_sandbox::{SandboxConfig, DEFAULT_WEBHOOK_SECRET};
+use serde_json::{json, Value};
+use standardwebhooks::Webhook;
+
+async fn start_with_hook(answers: Vec<u16>) -> (portone_sandbox::RunningSandbox, Receiver) {
+    let (rx, url) = webhook_receiver(answers).await;
+    let sb = start_with(SandboxConfig {
+        webhook_urls: vec![url],
+        ..SandboxConfig::for_tests()
+    })
+    .await;
+    (sb, rx)
+}
+
+async fn wait_type(rx: &Receiver, kind: &str, n: usize) -> Vec<Received> {
+    wait_for(Duration::from_secs(10), kind, || {
+        let got = rx.of_type(kind);
+        async move { (got.len() >= n).then_some(got) }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_paid_webhook_is_signed_so_standard_webhooks_verifies_it_and_rejects_tampering() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    let (_, r) = pay(&sb, tosspay_request("wh-1", 1000), "approve").await;
+    let got = wait_type(&rx, "Transaction.Paid", 1).await;
+    let d = &got[0];
+    let body = d.json();
+    assert_eq!(body["data"]["storeId"], "store-sandbox");
+    assert_eq!(body["data"]["paymentId"], "wh-1");
+    assert_eq!(body["data"]["transactionId"], r["txId"]);
+    chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).unwrap();
+    assert!(d.headers["webhook-signature"]
+        .to_str()
+        .unwrap()
+        .starts_with("v1,"));
+
+    let wh = Webhook::new(DEFAULT_WEBHOOK_SECRET).unwrap();
+    wh.verify(&d.body, &d.headers)
+        .expect("the sandbox signature verifies");
+    let tampered = String::from_utf8(d.body.to_vec())
+        .unwrap()
+        .replace("wh-1", "wh-2");
+    assert!(
+        wh.verify(tampered.as_bytes(), &d.headers).is_err(),
+        "a tampered body must fail"
+    );
+    let other = Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    assert!(
+        other.verify(&d.body, &d.headers).is_err(),
+        "another secret must fail"
+    );
+
+    // The library helper signs identically.
+    let id = d.headers["webhook-id"].to_str().unwrap();
+    let ts: i64 = d.headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sig = portone_sandbox::sign_webhook(
+        DEFAULT_WEBHOOK_SECRET,
+        id,
+        ts,
+        std::str::from_utf8(&d.body).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sig, d.headers["webhook-signature"].to_str().unwrap());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn failing_endpoints_are_retried_with_the_same_webhook_id_until_2xx() {
+    let (sb, rx) = start_with_hook(vec![500, 503, 404]).await;
+    // Only one event (BillingKey.Issued) is emitted: it takes the three failures.
+    issue_tosspay_billing_key(&sb).await;
+    let got = wait_type(&rx, "BillingKey.Issued", 4).await;
+    let ids: Vec<_> = got
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "retries keep the webhook-id"
+    );
+    let sb_ref = &sb;
+    let list = wait_for(Duration::from_secs(10), "delivered status", || async move {
+        let (_, list) = admin(sb_ref, "GET", "/__sandbox/webhooks", None).await;
+        let d = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["type"] == "BillingKey.Issued")
+            .cloned()
+            .unwrap();
+        (d["status"] == "delivered").then_some(d)
+    })
+    .await;
+    assert_eq!(list["attempts"], 4);
+    assert_eq!(list["lastStatusCode"], 200);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_succeeds_gets_at_most_five_retries_then_failed() {
+    let (sb, rx) = start_with_hook(vec![500; 100]).await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    let sb_ref = &sb;
+    let d = wait_for(Duration::from_secs(15), "failed delivery", || async move {
+        let (_, list) = admin(sb_ref, "GET", "/__sandbox/webhooks", None).await;
+        let d = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["type"] == "BillingKey.Issued")
+            .cloned()?;
+        (d["status"] == "failed").then_some(d)
+    })
+    .await;
+    assert_eq!(d["attempts"], 6, "1 attempt + 5 retries");
+    assert_eq!(d["lastStatusCode"], 500);
+    assert_eq!(rx.of_type("BillingKey.Issued").len(), 6);
+    assert!(d["body"].as_str().unwrap().contains(&key));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn notice_urls_of_a_payment_also_receive_its_webhooks_and_cancels_carry_cancellation_id() {
+    let sb = start().await;
+    let (rx, url) = webhook_receiver(vec![]).await;
+    let mut req = card_request("wh-notice", 5000);
+    req["noticeUrls"] = json!([url]);
+    pay(&sb, req, "approve").await;
+    wait_type(&rx, "Transaction.Paid", 1).await;
+    let (_, c) = api(
+        &sb,
+        "POST",
+        "/payments/wh-notice/cancel",
+        Some(json!({"reason": "r", "amount": 1000})),
+    )
+    .await;
+    let got = wait_type(&rx, "Transaction.PartialCancelled", 1).await;
+    assert_eq!(
+        got[0].json()["data"]["cancellationId"],
+        c["cancellation"]["id"]
+    );
+    api(
+        &sb,
+        "POST",
+        "/payments/wh-notice/cancel",
+        Some(json!({"reason": "r"})),
+    )
+    .await;
+    wait_type(&rx, "Transaction.Cancelled", 1).await;
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn billing_key_lifecycle_sends_issued_updated_and_deleted() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    let issued = wait_type(&rx, "BillingKey.Issued", 1).await;
+    assert_eq!(
+        issued[0].json()["data"],
+        json!({"storeId": "store-sandbox", "billingKey": key})
+    );
+    let (_, before) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
+    let (s, _) = admin(
+        &sb,
+        "POST",
+        &format!("/__sandbox/billing-keys/{key}/updated"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    wait_type(&rx, "BillingKey.Updated", 1).await;
+    let (_, after) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
+    assert_ne!(
+        before["methods"], after["methods"],
+        "the funding method changed"
+    );
+    api(&sb, "DELETE", &format!("/billing-keys/{key}"), None).await;
+    wait_type(&rx, "BillingKey.Deleted", 1).await;
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_webhook_drop_fault_records_dropped_and_sends_nothing() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"webhook": {"drop": true}})),
+    )
+    .await;
+    pay(&sb, card_request("wh-drop", 1000), "approve").await;
+    let (_, list) = admin(&sb, "GET", "/__sandbox/webhooks", None).await;
+    let list = list.as_array().unwrap().clone();
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|d| d["status"] == "dropped"));
+    // Prove delivery still works and nothing from before arrived: switch the fault off, send one more.
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({}))).await;
+    api(
+        &sb,
+        "POST",
+        "/payments/wh-drop/cancel",
+        Some(json!({"reason": "r"})),
+    )
+    .await;
+    wait_type(&rx, "Transaction.Cancelled", 1).await;
+    assert!(rx.of_type("Transaction.Paid").is_empty());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_webhook_duplicate_fault_delivers_each_event_twice_with_one_id() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"webhook": {"duplicate": true}})),
+    )
+    .await;
+    pay(&sb, card_request("wh-dup", 1000), "approve").await;
+    let paid = wait_type(&rx, "Transaction.Paid", 2).await;
+    assert_eq!(paid.len(), 2);
+    assert_eq!(paid[0].headers["webhook-id"], paid[1].headers["webhook-id"]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_webhook_reorder_fault_delivers_a_later_event_first() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"webhook": {"reorder": true}})),
+    )
+    .await;
+    // Ready then Paid are emitted in this order; reorder sends Paid first.
+    pay(&sb, card_request("wh-re", 1000), "approve").await;
+    wait_for(Duration::from_secs(5), "two events", || {
+        let n = rx.received().len();
+        async move { (n >= 2).then_some(()) }
+    })
+    .await;
+    let kinds: Vec<Value> = rx
+        .received()
+        .iter()
+        .map(|r| r.json()["type"].clone())
+        .collect();
+    assert_eq!(kinds[0], "Transaction.Paid");
+    assert_eq!(kinds[1], "Transaction.Ready");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_webhook_delay_fault_holds_deliveries_back() {
+    let (sb, rx) = start_with_hook(vec![]).await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"webhook": {"delayMs": 400}})),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    pay(&sb, card_request("wh-delay", 1000), "approve").await;
+    assert!(rx.received().is_empty(), "nothing arrives before the delay");
+    wait_type(&rx, "Transaction.Paid", 1).await;
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn webhook_targets_can_be_replaced_at_runtime() {
+    let sb = start().await;
+    let (rx, url) = webhook_receiver(vec![]).await;
+    let (s, _) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/webhook-targets",
+        Some(json!({"urls": [url]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    pay(&sb, card_request("wh-t", 1000), "approve").await;
+    wait_type(&rx, "Transaction.Paid", 1).await;
+    sb.shutdown().await;
+}
