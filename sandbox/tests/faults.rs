@@ -59,8 +59,10 @@ async fn fail_next_answers_exactly_the_next_n_requests_with_500_and_applies_noth
 
 #[tokio::test]
 async fn an_error_rate_of_one_fails_every_request_and_zero_none() {
-    let mut faults = Faults::default();
-    faults.error_rate = 1.0;
+    let faults = Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    };
     let sb = start_with(SandboxConfig {
         faults,
         ..SandboxConfig::for_tests()
