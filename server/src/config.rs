@@ -18,8 +18,7 @@ pub const DEFAULT_SANDBOX_BASE: &str = "http://127.0.0.1:8787";
 /// The sandbox's default API secret.
 pub const DEFAULT_SANDBOX_API_SECRET: &str = "sandbox-api-secret";
 /// The sandbox's default webhook secret.
-pub const DEFAULT_SANDBOX_WEBHOOK_SECRET: &str =
-    "whsec_cG9ydG9uZS1zYW5kYm94LXdlYmhvb2stc2lnbmluZy1rZXkh";
+pub const DEFAULT_SANDBOX_WEBHOOK_SECRET: &str = "whsec_cG9ydG9uZS1zYW5kYm94LXdlYmhvb2stc2lnbmluZy1rZXkh";
 /// The sandbox's default store id.
 pub const DEFAULT_SANDBOX_STORE_ID: &str = "store-sandbox";
 /// The sandbox's default TossPay channel key.
@@ -166,10 +165,7 @@ impl Config {
         match self.portone.mode() {
             Mode::Live => LIVE_SDK_URL.to_owned(),
             Mode::Sandbox => {
-                let base = self
-                    .sandbox_public_url
-                    .as_deref()
-                    .unwrap_or(&self.portone.api_base);
+                let base = self.sandbox_public_url.as_deref().unwrap_or(&self.portone.api_base);
                 format!("{}/v2/browser-sdk.js", base.trim_end_matches('/'))
             }
         }

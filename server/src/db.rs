@@ -275,14 +275,10 @@ impl Db {
     async fn migrate(&self) -> Result<(), sqlx::Error> {
         // BEGIN IMMEDIATE: two processes starting at once migrate one at a time.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(&mut *tx)
-            .await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
         if version < 1 {
             sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
-            sqlx::query("PRAGMA user_version = 1")
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("PRAGMA user_version = 1").execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -441,11 +437,7 @@ impl Db {
     /// a conditional update marks it `PAID` (only if not yet fulfilled nor
     /// decided otherwise), takes the stock and writes the fulfilment record.
     /// If stock is short, the order becomes [`STATUS_CANCELLING`] instead.
-    pub async fn fulfil(
-        &self,
-        payment_id: &str,
-        paid_at: Option<&str>,
-    ) -> Result<FulfilOutcome, sqlx::Error> {
+    pub async fn fulfil(&self, payment_id: &str, paid_at: Option<&str>) -> Result<FulfilOutcome, sqlx::Error> {
         let now = now();
         // BEGIN IMMEDIATE takes SQLite's write lock at once (waiting up to the
         // busy timeout), so concurrent claims queue instead of failing with a
@@ -474,14 +466,13 @@ impl Db {
                 .fetch_all(&mut *tx)
                 .await?;
         for (product_id, quantity) in &items {
-            let taken =
-                sqlx::query("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?")
-                    .bind(quantity)
-                    .bind(product_id)
-                    .bind(quantity)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            let taken = sqlx::query("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?")
+                .bind(quantity)
+                .bind(product_id)
+                .bind(quantity)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if taken != 1 {
                 tx.rollback().await?;
                 let reason = format!(
@@ -515,19 +506,13 @@ impl Db {
 
     /// Records a webhook id. Returns `false` if it was already processed
     /// (a duplicate to acknowledge without work).
-    pub async fn webhook_seen(
-        &self,
-        webhook_id: &str,
-        event_type: &str,
-    ) -> Result<bool, sqlx::Error> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?)",
-        )
-        .bind(webhook_id)
-        .bind(event_type)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+    pub async fn webhook_seen(&self, webhook_id: &str, event_type: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query("INSERT OR IGNORE INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?)")
+            .bind(webhook_id)
+            .bind(event_type)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         let processed: Option<String> =
             sqlx::query_scalar("SELECT processed_at FROM webhook_events WHERE webhook_id = ?")
                 .bind(webhook_id)
@@ -560,23 +545,18 @@ impl Db {
         customer_id: &str,
         issue_name: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO billing_issues (issue_id, customer_id, issue_name, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(issue_id)
-        .bind(customer_id)
-        .bind(issue_name)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+        sqlx::query("INSERT INTO billing_issues (issue_id, customer_id, issue_name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(issue_id)
+            .bind(customer_id)
+            .bind(issue_name)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// The customer of a billing-key issue we prepared.
-    pub async fn billing_issue_customer(
-        &self,
-        issue_id: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
+    pub async fn billing_issue_customer(&self, issue_id: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT customer_id FROM billing_issues WHERE issue_id = ?")
             .bind(issue_id)
             .fetch_optional(&self.pool)
@@ -628,10 +608,7 @@ impl Db {
     }
 
     /// Loads a subscription by id.
-    pub async fn subscription(
-        &self,
-        subscription_id: &str,
-    ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    pub async fn subscription(&self, subscription_id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
         let row = sqlx::query("SELECT * FROM subscriptions WHERE subscription_id = ?")
             .bind(subscription_id)
             .fetch_optional(&self.pool)
@@ -640,10 +617,7 @@ impl Db {
     }
 
     /// Loads a subscription by billing key.
-    pub async fn subscription_by_key(
-        &self,
-        billing_key: &str,
-    ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    pub async fn subscription_by_key(&self, billing_key: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
         let row = sqlx::query("SELECT * FROM subscriptions WHERE billing_key = ?")
             .bind(billing_key)
             .fetch_optional(&self.pool)
@@ -652,11 +626,7 @@ impl Db {
     }
 
     /// Records the PortOne schedule id of a scheduled charge order.
-    pub async fn set_schedule_id(
-        &self,
-        payment_id: &str,
-        schedule_id: &str,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn set_schedule_id(&self, payment_id: &str, schedule_id: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE orders SET schedule_id = ?, updated_at = ? WHERE payment_id = ?")
             .bind(schedule_id)
             .bind(now())
@@ -664,6 +634,15 @@ impl Db {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// Orders created for a PortOne schedule.
+    pub async fn orders_by_schedule(&self, schedule_id: &str) -> Result<Vec<Order>, sqlx::Error> {
+        let rows = sqlx::query("SELECT * FROM orders WHERE schedule_id = ?")
+            .bind(schedule_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(order_from_row).collect()
     }
 
     /// Closes the pool.

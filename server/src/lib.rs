@@ -111,9 +111,7 @@ impl AppState {
             .webhook_secrets
             .iter()
             .enumerate()
-            .map(|(index, s)| {
-                standardwebhooks::Webhook::new(s).map_err(|_| StartError::WebhookSecret { index })
-            })
+            .map(|(index, s)| standardwebhooks::Webhook::new(s).map_err(|_| StartError::WebhookSecret { index }))
             .collect::<Result<Vec<_>, _>>()?;
         let db = Db::open(&config.database_path).await?;
         Ok(AppState {

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use checkout_server::config::{
-    Config, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
-    DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_WEBHOOK_SECRET,
+    Config, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY, DEFAULT_SANDBOX_STORE_ID,
+    DEFAULT_SANDBOX_WEBHOOK_SECRET,
 };
 use checkout_server::PortOneConfig;
 use clap::Parser;
@@ -21,11 +21,7 @@ struct Args {
     #[arg(long, env = "CHECKOUT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// SQLite database file (a `sqlite:` prefix is accepted).
-    #[arg(
-        long = "db",
-        env = "DATABASE_URL",
-        default_value = "./data/checkout.db"
-    )]
+    #[arg(long = "db", env = "DATABASE_URL", default_value = "./data/checkout.db")]
     db: String,
     /// Directory of the trunk-built demo to serve (SPA fallback to index.html).
     #[arg(long)]
@@ -60,8 +56,7 @@ fn secret_env(name: &str) -> Option<String> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let args = Args::parse();

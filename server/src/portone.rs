@@ -51,8 +51,7 @@ impl PortOneError {
 
     /// `true` for a 404 / `*_NOT_FOUND` answer.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, PortOneError::Api { status: 404, .. })
-            || self.kind().is_some_and(|k| k.ends_with("NOT_FOUND"))
+        matches!(self, PortOneError::Api { status: 404, .. }) || self.kind().is_some_and(|k| k.ends_with("NOT_FOUND"))
     }
 }
 
@@ -232,9 +231,7 @@ impl PortOneClient {
         let mut base = Url::parse(config.api_base.trim_end_matches('/'))
             .map_err(|e| PortOneError::Decode(format!("invalid PortOne API base: {e}")))?;
         if base.cannot_be_a_base() {
-            return Err(PortOneError::Decode(
-                "PortOne API base is not a base URL".into(),
-            ));
+            return Err(PortOneError::Decode("PortOne API base is not a base URL".into()));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -304,11 +301,7 @@ impl PortOneClient {
             .and_then(Value::as_str)
             .unwrap_or("UNKNOWN")
             .to_owned();
-        let message = parsed
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let message = parsed.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
         let err = PortOneError::Api {
             status: status.as_u16(),
             kind: kind.clone(),
@@ -323,12 +316,7 @@ impl PortOneClient {
         }
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        segments: &[&str],
-        body: Option<Value>,
-    ) -> Result<Value, PortOneError> {
+    async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<Value, PortOneError> {
         let url = self.url(segments)?;
         let attempts = self.retry.max_attempts.max(1);
         let mut backoff = self.retry.base_backoff;
@@ -356,31 +344,20 @@ impl PortOneClient {
 
     /// `GET /payments/{paymentId}`.
     pub async fn get_payment(&self, payment_id: &str) -> Result<Payment, PortOneError> {
-        let v = self
-            .call(Method::GET, &["payments", payment_id], None)
-            .await?;
+        let v = self.call(Method::GET, &["payments", payment_id], None).await?;
         Self::decode(v)
     }
 
     /// `POST /payments/{paymentId}/pre-register` with the amount.
-    pub async fn pre_register(
-        &self,
-        payment_id: &str,
-        total_amount: i64,
-        currency: &str,
-    ) -> Result<(), PortOneError> {
+    pub async fn pre_register(&self, payment_id: &str, total_amount: i64, currency: &str) -> Result<(), PortOneError> {
         let body = json!({
             "storeId": self.store_id,
             "totalAmount": total_amount,
             "currency": currency,
         });
-        self.call(
-            Method::POST,
-            &["payments", payment_id, "pre-register"],
-            Some(body),
-        )
-        .await
-        .map(|_| ())
+        self.call(Method::POST, &["payments", payment_id, "pre-register"], Some(body))
+            .await
+            .map(|_| ())
     }
 
     /// `POST /payments/{paymentId}/cancel` (full amount) with `reason`.
@@ -388,11 +365,7 @@ impl PortOneClient {
     pub async fn cancel_payment(&self, payment_id: &str, reason: &str) -> Result<(), PortOneError> {
         let body = json!({ "storeId": self.store_id, "reason": reason });
         match self
-            .call(
-                Method::POST,
-                &["payments", payment_id, "cancel"],
-                Some(body),
-            )
+            .call(Method::POST, &["payments", payment_id, "cancel"], Some(body))
             .await
         {
             Ok(_) => Ok(()),
@@ -403,9 +376,7 @@ impl PortOneClient {
 
     /// `GET /billing-keys/{billingKey}`.
     pub async fn get_billing_key(&self, billing_key: &str) -> Result<BillingKeyInfo, PortOneError> {
-        let v = self
-            .call(Method::GET, &["billing-keys", billing_key], None)
-            .await?;
+        let v = self.call(Method::GET, &["billing-keys", billing_key], None).await?;
         Self::decode(v)
     }
 
@@ -422,11 +393,7 @@ impl PortOneClient {
 
     /// `POST /payments/{paymentId}/billing-key`. The caller re-reads the
     /// payment afterwards whatever this returns.
-    pub async fn pay_with_billing_key(
-        &self,
-        payment_id: &str,
-        charge: &BillingKeyCharge,
-    ) -> Result<(), PortOneError> {
+    pub async fn pay_with_billing_key(&self, payment_id: &str, charge: &BillingKeyCharge) -> Result<(), PortOneError> {
         self.call(
             Method::POST,
             &["payments", payment_id, "billing-key"],
@@ -445,11 +412,7 @@ impl PortOneClient {
     ) -> Result<String, PortOneError> {
         let body = json!({ "payment": self.charge_json(charge), "timeToPay": time_to_pay });
         let v = self
-            .call(
-                Method::POST,
-                &["payments", payment_id, "schedule"],
-                Some(body),
-            )
+            .call(Method::POST, &["payments", payment_id, "schedule"], Some(body))
             .await?;
         v.pointer("/schedule/id")
             .and_then(Value::as_str)

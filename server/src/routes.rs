@@ -9,10 +9,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use portone_checkout::protocol::{
-    BillingKeyPrepared, ChannelConfig, ChargeResult, ClientConfig, CompleteRequest, OrderStatus,
-    PaymentFailure, PaymentStatus, PrepareItem, PreparedCustomer, PreparedPayment, Product,
-    RegisterBillingKeyRequest, Subscription, BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH,
-    CONFIG_PATH, PAYMENTS_PATH, PRODUCTS_PATH, WEBHOOK_PATH,
+    BillingKeyPrepared, ChannelConfig, ChargeResult, ClientConfig, CompleteRequest, OrderStatus, PaymentFailure,
+    PaymentStatus, PrepareItem, PreparedCustomer, PreparedPayment, Product, RegisterBillingKeyRequest, Subscription,
+    BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH, CONFIG_PATH, PAYMENTS_PATH, PRODUCTS_PATH, WEBHOOK_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -24,8 +23,8 @@ use crate::error::ApiError;
 use crate::portone::{BillingKeyCharge, ChargeCustomer};
 use crate::sync::sync_payment;
 use crate::{
-    AppState, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE,
-    SUBSCRIPTION_ORDER_NAME, SUBSCRIPTION_PRICE,
+    AppState, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE, SUBSCRIPTION_ORDER_NAME,
+    SUBSCRIPTION_PRICE,
 };
 
 /// Largest accepted request body.
@@ -72,10 +71,7 @@ fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiErro
     })
 }
 
-fn parse_optional_json<T: DeserializeOwned + Default>(
-    body: &[u8],
-    what: &str,
-) -> Result<T, ApiError> {
+fn parse_optional_json<T: DeserializeOwned + Default>(body: &[u8], what: &str) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(T::default())
     } else {
@@ -85,18 +81,10 @@ fn parse_optional_json<T: DeserializeOwned + Default>(
 
 /// `true` for ids made of `[A-Za-z0-9_-]`, 1 to 64 characters.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn path_id(
-    path: Result<Path<String>, PathRejection>,
-    code: &'static str,
-    field: &str,
-) -> Result<String, ApiError> {
+fn path_id(path: Result<Path<String>, PathRejection>, code: &'static str, field: &str) -> Result<String, ApiError> {
     match path {
         Ok(Path(id)) if is_valid_id(&id) => Ok(id),
         _ => Err(ApiError::bad_request(
@@ -155,18 +143,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(PRODUCTS_PATH, get(products))
         .route(PAYMENTS_PATH, post(prepare_payment))
         .route("/api/payments/{payment_id}", get(payment_status))
-        .route(
-            "/api/payments/{payment_id}/complete",
-            post(complete_payment),
-        )
+        .route("/api/payments/{payment_id}/complete", post(complete_payment))
         .route(BILLING_KEYS_PREPARE_PATH, post(prepare_billing_key))
         .route(BILLING_KEYS_PATH, post(register_billing_key))
         .route("/api/subscriptions/{subscription_id}", get(subscription))
-        .route(
-            "/api/subscriptions/{subscription_id}/charge",
-            post(charge_subscription),
-        )
-        .layer(cors(state.config.cors_origins.clone()))
+        .route("/api/subscriptions/{subscription_id}/charge", post(charge_subscription))
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -179,7 +160,9 @@ pub(crate) fn router(state: AppState) -> Router {
         }
         None => api.fallback(api_not_found),
     };
-    router.with_state(state)
+    // Outermost, so preflights (OPTIONS) are answered before routing. Only
+    // loopback and configured origins get CORS headers.
+    router.layer(cors(state.config.cors_origins.clone())).with_state(state)
 }
 
 async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
@@ -252,9 +235,7 @@ fn parse_items(body: &Value) -> Result<Vec<PrepareItem>, ApiError> {
         if !is_valid_id(product_id) {
             return Err(ApiError::bad_request(
                 "invalid_product_id",
-                format!(
-                    "items[{i}].productId must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"
-                ),
+                format!("items[{i}].productId must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"),
             ));
         }
         let quantity = item.get("quantity").and_then(Value::as_u64);
@@ -267,9 +248,7 @@ fn parse_items(body: &Value) -> Result<Vec<PrepareItem>, ApiError> {
         if !seen.insert(product_id.to_owned()) {
             return Err(ApiError::bad_request(
                 "duplicate_product",
-                format!(
-                    "items[{i}].productId {product_id:?} appears more than once; combine the lines"
-                ),
+                format!("items[{i}].productId {product_id:?} appears more than once; combine the lines"),
             ));
         }
         out.push(PrepareItem {
@@ -300,10 +279,7 @@ async fn prepare_payment(
         let Some(product) = catalogue.get(&item.product_id) else {
             return Err(ApiError::bad_request(
                 "unknown_product",
-                format!(
-                    "items[{i}].productId {:?} is not in the catalogue",
-                    item.product_id
-                ),
+                format!("items[{i}].productId {:?} is not in the catalogue", item.product_id),
             ));
         };
         let stock = state.db.stock(&product.id).await?.unwrap_or(0);
@@ -330,9 +306,7 @@ async fn prepare_payment(
             .price
             .checked_mul(i64::from(item.quantity))
             .and_then(|line| total.checked_add(line))
-            .ok_or_else(|| {
-                ApiError::bad_request("amount_too_large", "the cart total is too large")
-            })?;
+            .ok_or_else(|| ApiError::bad_request("amount_too_large", "the cart total is too large"))?;
         lines.push((product.id.clone(), item.quantity, product.price));
     }
     let currency = currency.unwrap_or_else(|| "KRW".into());
@@ -359,11 +333,7 @@ async fn prepare_payment(
             items: &lines,
         })
         .await?;
-    if let Err(e) = state
-        .portone
-        .pre_register(&payment_id, total, &currency)
-        .await
-    {
+    if let Err(e) = state.portone.pre_register(&payment_id, total, &currency).await {
         state.db.delete_pending_order(&payment_id).await?;
         return Err(e.into());
     }
@@ -505,10 +475,7 @@ async fn register_billing_key(
     if info.status != "ISSUED" {
         return Err(ApiError::conflict(
             "billing_key_not_issued",
-            format!(
-                "billingKey has status {} at PortOne, expected ISSUED",
-                info.status
-            ),
+            format!("billingKey has status {} at PortOne, expected ISSUED", info.status),
         ));
     }
     if info.customer.id.as_deref() != Some(DEMO_CUSTOMER_ID) {
@@ -527,10 +494,7 @@ async fn register_billing_key(
         }
     }
     let issue_id = req.issue_id.as_deref().or(info.issue_id.as_deref());
-    let row = state
-        .db
-        .upsert_subscription(key, DEMO_CUSTOMER_ID, issue_id)
-        .await?;
+    let row = state.db.upsert_subscription(key, DEMO_CUSTOMER_ID, issue_id).await?;
     Ok(Json(subscription_json(row)))
 }
 
@@ -551,9 +515,7 @@ async fn subscription(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Subscription>, ApiError> {
-    Ok(Json(subscription_json(
-        load_subscription(&state, path).await?,
-    )))
+    Ok(Json(subscription_json(load_subscription(&state, path).await?)))
 }
 
 async fn charge_subscription(
@@ -593,10 +555,7 @@ async fn charge_subscription(
             items: &[],
         })
         .await?;
-    let call = state
-        .portone
-        .pay_with_billing_key(&payment_id, &charge)
-        .await;
+    let call = state.portone.pay_with_billing_key(&payment_id, &charge).await;
     // Whatever the call returned (even nothing), the payment's real state
     // is what PortOne reports now.
     let order = sync_payment(&state, &payment_id, true)
@@ -633,11 +592,7 @@ async fn charge_subscription(
 
 /// Schedules the next charge with PortOne; the scheduled payment is a
 /// `PENDING` order whose webhook runs the usual sync.
-async fn schedule_next(
-    state: &AppState,
-    sub: &SubscriptionRow,
-    charge: &BillingKeyCharge,
-) -> Option<String> {
+async fn schedule_next(state: &AppState, sub: &SubscriptionRow, charge: &BillingKeyCharge) -> Option<String> {
     let next_id = format!("charge-{}", uuid::Uuid::new_v4().simple());
     let insert = state
         .db
@@ -658,11 +613,7 @@ async fn schedule_next(
     }
     let time_to_pay = (chrono::Utc::now() + chrono::Duration::days(CHARGE_INTERVAL_DAYS))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    match state
-        .portone
-        .schedule_payment(&next_id, charge, &time_to_pay)
-        .await
-    {
+    match state.portone.schedule_payment(&next_id, charge, &time_to_pay).await {
         Ok(schedule_id) => {
             if let Err(e) = state.db.set_schedule_id(&next_id, &schedule_id).await {
                 tracing::error!(error = %e, "could not store the schedule id");

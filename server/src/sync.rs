@@ -64,10 +64,7 @@ impl Drop for PaymentLockGuard<'_> {
     fn drop(&mut self) {
         drop(self.guard.take());
         let mut map = self.locks.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map
-            .get(&self.key)
-            .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
+        if map.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
             map.remove(&self.key);
         }
     }
@@ -78,11 +75,7 @@ const OPEN: &[&str] = &["PENDING", "FAILED", "VIRTUAL_ACCOUNT_ISSUED"];
 /// Syncs one order with PortOne and returns it as stored afterwards
 /// (`None` if no such order). With `force == false` an order already in a
 /// final state (`PAID`, `CANCELLED`) is returned without asking PortOne.
-pub async fn sync_payment(
-    state: &AppState,
-    payment_id: &str,
-    force: bool,
-) -> Result<Option<Order>, SyncError> {
+pub async fn sync_payment(state: &AppState, payment_id: &str, force: bool) -> Result<Option<Order>, SyncError> {
     let _lock = state.locks.lock(payment_id).await;
     let Some(order) = state.db.order(payment_id).await? else {
         return Ok(None);
@@ -111,9 +104,7 @@ fn verify(state: &AppState, order: &Order, payment: &Payment) -> Result<(), Stri
     if state.mode == Mode::Live {
         let kind = payment.channel.as_ref().map(|c| c.kind.as_str());
         if kind != Some("LIVE") {
-            return Err(
-                "suspected tampering: paid through a TEST channel while the shop is live".into(),
-            );
+            return Err("suspected tampering: paid through a TEST channel while the shop is live".into());
         }
     }
     Ok(())
@@ -138,10 +129,7 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
             match verify(state, order, payment) {
                 Err(reason) => {
                     tracing::warn!(payment_id = id, %reason, "payment verification failed");
-                    if db
-                        .transition(id, OPEN, STATUS_CANCELLING, None, Some(&reason))
-                        .await?
-                    {
+                    if db.transition(id, OPEN, STATUS_CANCELLING, None, Some(&reason)).await? {
                         cancel_and_record(state, id, &reason).await?;
                     }
                 }
@@ -151,13 +139,11 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
                     }
                     FulfilOutcome::AlreadyDone => {}
                     FulfilOutcome::OutOfStock => {
-                        let reason =
-                            db.order(id)
-                                .await?
-                                .and_then(|o| o.message)
-                                .unwrap_or_else(|| {
-                                    "net cancel: the order could not be fulfilled".into()
-                                });
+                        let reason = db
+                            .order(id)
+                            .await?
+                            .and_then(|o| o.message)
+                            .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
                         tracing::warn!(payment_id = id, %reason, "net cancel");
                         cancel_and_record(state, id, &reason).await?;
                     }
@@ -165,14 +151,8 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
             }
         }
         "VIRTUAL_ACCOUNT_ISSUED" => {
-            db.transition(
-                id,
-                &["PENDING", "FAILED"],
-                "VIRTUAL_ACCOUNT_ISSUED",
-                None,
-                None,
-            )
-            .await?;
+            db.transition(id, &["PENDING", "FAILED"], "VIRTUAL_ACCOUNT_ISSUED", None, None)
+                .await?;
         }
         "FAILED" => {
             let info = payment.failure.clone().unwrap_or_default();
@@ -184,8 +164,7 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
                     .or(info.pg_message)
                     .unwrap_or_else(|| "the payment failed".into()),
             };
-            db.transition(id, OPEN, "FAILED", Some(&failure), None)
-                .await?;
+            db.transition(id, OPEN, "FAILED", Some(&failure), None).await?;
         }
         "CANCELLED" => record_cancelled(state, id).await?,
         // READY, PAY_PENDING, PARTIAL_CANCELLED and unknown statuses leave
@@ -199,10 +178,7 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
 /// when the server asked for the cancel.
 async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
     let db = &state.db;
-    if db
-        .transition(id, &[STATUS_CANCELLING], "CANCELLED", None, None)
-        .await?
-    {
+    if db.transition(id, &[STATUS_CANCELLING], "CANCELLED", None, None).await? {
         return Ok(());
     }
     let moved = db
@@ -230,11 +206,7 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
 /// Cancels a payment the server decided not to keep and records the outcome
 /// by re-reading it. If PortOne cannot confirm, the order stays
 /// `CANCELLING` and the next sync retries the cancel.
-async fn cancel_and_record(
-    state: &AppState,
-    payment_id: &str,
-    reason: &str,
-) -> Result<(), SyncError> {
+async fn cancel_and_record(state: &AppState, payment_id: &str, reason: &str) -> Result<(), SyncError> {
     if let Err(e) = state.portone.cancel_payment(payment_id, reason).await {
         tracing::warn!(payment_id, error = %e, "cancel failed; re-reading the payment");
     }

@@ -32,18 +32,16 @@ struct EventData {
 
 fn reject(err: &WebhookError) -> ApiError {
     match err {
-        WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError => {
+        WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError => ApiError::bad_request(
+            "stale_webhook",
+            "webhook-timestamp is more than 5 minutes away from the server's clock",
+        ),
+        WebhookError::MissingHeader(_) | WebhookError::InvalidHeader(_) | WebhookError::InvalidTimestamp => {
             ApiError::bad_request(
-                "stale_webhook",
-                "webhook-timestamp is more than 5 minutes away from the server's clock",
+                "invalid_webhook_headers",
+                "webhook-id, webhook-timestamp and webhook-signature headers are required",
             )
         }
-        WebhookError::MissingHeader(_)
-        | WebhookError::InvalidHeader(_)
-        | WebhookError::InvalidTimestamp => ApiError::bad_request(
-            "invalid_webhook_headers",
-            "webhook-id, webhook-timestamp and webhook-signature headers are required",
-        ),
         _ => ApiError::bad_request(
             "invalid_signature",
             "webhook-signature does not match the body for any configured secret",
@@ -73,9 +71,10 @@ fn verify(state: &AppState, body: &[u8], headers: &HeaderMap) -> Result<(), ApiE
             }
         }
     }
-    Err(worst.as_ref().map(reject).unwrap_or_else(|| {
-        ApiError::bad_request("invalid_signature", "no webhook secret is configured")
-    }))
+    Err(worst
+        .as_ref()
+        .map(reject)
+        .unwrap_or_else(|| ApiError::bad_request("invalid_signature", "no webhook secret is configured")))
 }
 
 pub(crate) async fn receive(
@@ -118,10 +117,7 @@ pub(crate) async fn receive(
                 tracing::info!(%webhook_id, payment_id, "webhook for an unknown payment ignored");
             }
         }
-    } else if matches!(
-        kind,
-        "BillingKey.Issued" | "BillingKey.Updated" | "BillingKey.Deleted"
-    ) {
+    } else if matches!(kind, "BillingKey.Issued" | "BillingKey.Updated" | "BillingKey.Deleted") {
         if let Some(key) = envelope
             .data
             .billing_key

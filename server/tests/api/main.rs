@@ -1,0 +1,10 @@
+//! Integration tests of `checkout-server` against a real `portone-sandbox`
+//! and a real SQLite file.
+
+mod common;
+
+mod billing;
+mod inputs;
+mod payments;
+mod reliability;
+mod webhooks;
