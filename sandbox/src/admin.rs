@@ -21,10 +21,7 @@ use crate::webhook;
 pub(crate) fn router(st: AppState) -> Router<AppState> {
     Router::new()
         .route("/__sandbox/pay", post(checkout::drive_pay))
-        .route(
-            "/__sandbox/issue-billing-key",
-            post(checkout::drive_billing),
-        )
+        .route("/__sandbox/issue-billing-key", post(checkout::drive_billing))
         .route("/__sandbox/payments/{payment_id}/deposit", post(deposit))
         .route("/__sandbox/payments/{payment_id}/attempts", get(attempts))
         .route("/__sandbox/webhooks", get(webhooks))
@@ -42,10 +39,7 @@ pub(crate) fn router(st: AppState) -> Router<AppState> {
 
 /// Rejects peers that are not on loopback (and requests without a known peer).
 async fn loopback_only(State(_st): State<AppState>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     match peer {
         Some(ip) if ip.is_loopback() => next.run(req).await,
         _ => ApiError::new(
@@ -57,10 +51,7 @@ async fn loopback_only(State(_st): State<AppState>, req: Request, next: Next) ->
     }
 }
 
-async fn deposit(
-    State(st): State<AppState>,
-    Path(payment_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn deposit(State(st): State<AppState>, Path(payment_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
     let (tx, notice, json) = st.with_store(|s| {
         let p = s
@@ -76,11 +67,7 @@ async fn deposit(
         }
         p.set_status(Status::Paid, now);
         p.paid_at = Some(now);
-        Ok((
-            p.transaction_id.clone(),
-            p.notice_urls.clone(),
-            p.to_json(&st.config),
-        ))
+        Ok((p.transaction_id.clone(), p.notice_urls.clone(), p.to_json(&st.config)))
     })?;
     webhook::emit_transaction(&st, "Transaction.Paid", &payment_id, &tx, None, &notice);
     Ok(Json(json))
@@ -120,15 +107,11 @@ struct RunSchedules {
     all: bool,
 }
 
-async fn run_schedules(
-    State(st): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+async fn run_schedules(State(st): State<AppState>, body: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
     let opts: RunSchedules = if body.is_empty() {
         RunSchedules::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid(format!("invalid body: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid body: {e}")))?
     };
     let now = Utc::now();
     let due: Vec<String> = lock(&st.store)
@@ -150,10 +133,7 @@ async fn get_faults(State(st): State<AppState>) -> Json<Faults> {
     Json(lock(&st.faults).faults.clone())
 }
 
-async fn put_faults(
-    State(st): State<AppState>,
-    JsonBody(faults): JsonBody<Faults>,
-) -> Result<Json<Faults>, ApiError> {
+async fn put_faults(State(st): State<AppState>, JsonBody(faults): JsonBody<Faults>) -> Result<Json<Faults>, ApiError> {
     if !(0.0..=1.0).contains(&faults.error_rate) {
         return Err(ApiError::invalid("errorRate must be between 0 and 1"));
     }
@@ -169,10 +149,7 @@ struct Targets {
     urls: Vec<String>,
 }
 
-async fn webhook_targets(
-    State(st): State<AppState>,
-    JsonBody(t): JsonBody<Targets>,
-) -> Json<Value> {
+async fn webhook_targets(State(st): State<AppState>, JsonBody(t): JsonBody<Targets>) -> Json<Value> {
     *lock(&st.webhooks.extra_urls) = Some(t.urls.clone());
     Json(json!({ "urls": t.urls }))
 }

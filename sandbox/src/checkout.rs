@@ -176,9 +176,7 @@ fn notice_urls(req: &Value) -> Result<Vec<String>, SdkError> {
 }
 
 fn is_mobile(ua: &str) -> bool {
-    ["Mobi", "Android", "iPhone", "iPad"]
-        .iter()
-        .any(|m| ua.contains(m))
+    ["Mobi", "Android", "iPhone", "iPad"].iter().any(|m| ua.contains(m))
 }
 
 /// Decides how the window opens; redirects need `redirectUrl`.
@@ -193,9 +191,7 @@ fn window_mode(req: &Value, ua: &str) -> Result<(Mode, Option<String>), SdkError
     }
     let pick = |k: &str| -> Result<Option<String>, SdkError> {
         match wt {
-            Some(w) => {
-                opt_str(w, k).map_err(|_| invalid(format!("`windowType.{k}` must be a string")))
-            }
+            Some(w) => opt_str(w, k).map_err(|_| invalid(format!("`windowType.{k}` must be a string"))),
             None => Ok(None),
         }
     };
@@ -302,8 +298,7 @@ fn sdk_customer(req: &Value) -> Result<Value, SdkError> {
         return Err(invalid("`customer` must be an object"));
     }
     let mut o = serde_json::Map::new();
-    let s =
-        |k: &str| opt_str(c, k).map_err(|_| invalid(format!("`customer.{k}` must be a string")));
+    let s = |k: &str| opt_str(c, k).map_err(|_| invalid(format!("`customer.{k}` must be a string")));
     if let Some(v) = s("customerId")? {
         o.insert("id".into(), v.into());
     }
@@ -362,23 +357,15 @@ fn validate_payment(
     }
     let vat = opt_int(req, "vatAmount")?;
     let currency = req_str(req, "currency")?;
-    let currency = currency
-        .strip_prefix("CURRENCY_")
-        .unwrap_or(&currency)
-        .to_owned();
+    let currency = currency.strip_prefix("CURRENCY_").unwrap_or(&currency).to_owned();
     let pay_method = req_str(req, "payMethod")?;
     if !PAY_METHODS.contains(&pay_method.as_str()) {
-        return Err(invalid(format!(
-            "`payMethod` {pay_method} is not a PortOne pay method"
-        )));
+        return Err(invalid(format!("`payMethod` {pay_method} is not a PortOne pay method")));
     }
     if !ch.pay_methods.contains(&pay_method) {
         return Err(SdkError {
             code: "FailedPrecondition",
-            message: format!(
-                "{} 채널은 {pay_method} 결제수단을 지원하지 않습니다.",
-                ch.pg_provider
-            ),
+            message: format!("{} 채널은 {pay_method} 결제수단을 지원하지 않습니다.", ch.pg_provider),
         });
     }
     if ch.is_tosspay() && currency != "KRW" {
@@ -400,10 +387,7 @@ fn validate_payment(
                 });
             }
         }
-        if let (Some(pre), false) = (
-            s.pre_registrations.get(&payment_id),
-            bypass_pre_registration,
-        ) {
+        if let (Some(pre), false) = (s.pre_registrations.get(&payment_id), bypass_pre_registration) {
             let amount_differs = pre.total_amount.is_some_and(|a| a != total)
                 || pre.tax_free_amount.is_some_and(|a| a != tax_free)
                 || pre
@@ -476,11 +460,7 @@ fn open_payment(st: &AppState, plan: PaymentPlan) -> Session {
         result: None,
         redirect_to: None,
     };
-    let (id, tx, notice) = (
-        p.id.clone(),
-        p.transaction_id.clone(),
-        p.notice_urls.clone(),
-    );
+    let (id, tx, notice) = (p.id.clone(), p.transaction_id.clone(), p.notice_urls.clone());
     st.with_store(|s| {
         *s.attempts.entry(p.id.clone()).or_insert(0) += 1;
         s.payments.insert(p.id.clone(), p);
@@ -525,11 +505,7 @@ const EXPIRED: (&str, &str) = ("PAY_TIME_EXPIRED", "결제 유효 시간이 만�
 
 /// Finishes a session with an outcome (`approve`, `decline`, `cancel`,
 /// `virtualAccount`, `expire`). Idempotent: a finished session returns its result.
-pub(crate) fn complete(
-    st: &AppState,
-    session_id: &str,
-    outcome: &str,
-) -> Option<(Value, Option<String>)> {
+pub(crate) fn complete(st: &AppState, session_id: &str, outcome: &str) -> Option<(Value, Option<String>)> {
     let session = lock(&st.store).sessions.get(session_id).cloned()?;
     if let Some(r) = &session.result {
         return Some((r.clone(), session.redirect_to.clone()));
@@ -556,11 +532,7 @@ pub(crate) fn complete(
             x.redirect_to = redirect_to.clone();
             (result, redirect_to, true)
         }
-        Some(x) => (
-            x.result.clone().unwrap_or(Value::Null),
-            x.redirect_to.clone(),
-            false,
-        ),
+        Some(x) => (x.result.clone().unwrap_or(Value::Null), x.redirect_to.clone(), false),
         None => (result, redirect_to, true),
     });
     if won {
@@ -573,12 +545,7 @@ pub(crate) fn complete(
 
 type Emit = Box<dyn FnOnce(&AppState)>;
 
-fn complete_payment(
-    st: &AppState,
-    session: &Session,
-    outcome: &str,
-    now: DateTime<Utc>,
-) -> (Value, Vec<Emit>) {
+fn complete_payment(st: &AppState, session: &Session, outcome: &str, now: DateTime<Utc>) -> (Value, Vec<Emit>) {
     let pid = session.payment_id.clone().unwrap_or_default();
     let tx = session.tx_id.clone();
     let applied = st.with_store(|s| {
@@ -635,12 +602,7 @@ fn complete_payment(
     (result, events)
 }
 
-fn complete_billing(
-    st: &AppState,
-    session: &Session,
-    outcome: &str,
-    now: DateTime<Utc>,
-) -> (Value, Vec<Emit>) {
+fn complete_billing(st: &AppState, session: &Session, outcome: &str, now: DateTime<Utc>) -> (Value, Vec<Emit>) {
     let Some(plan) = session.billing.clone() else {
         return (Value::Null, Vec::new());
     };
@@ -675,17 +637,10 @@ fn complete_billing(
             )
         }
         "decline" | "expire" => {
-            let (code, msg) = if outcome == "decline" {
-                DECLINE
-            } else {
-                EXPIRED
-            };
+            let (code, msg) = if outcome == "decline" { DECLINE } else { EXPIRED };
             (pg_failure("ISSUE_BILLING_KEY", session, code, msg), events)
         }
-        _ => (
-            pg_failure("ISSUE_BILLING_KEY", session, CANCEL.0, CANCEL.1),
-            events,
-        ),
+        _ => (pg_failure("ISSUE_BILLING_KEY", session, CANCEL.0, CANCEL.1), events),
     }
 }
 
@@ -717,12 +672,7 @@ fn redirect_target(redirect_url: &str, result: &Value) -> String {
 
 // ---------- billing keys ----------
 
-fn validate_billing(
-    st: &AppState,
-    req: &Value,
-    ua: &str,
-    sdk_outcome: Option<&str>,
-) -> Result<Session, SdkError> {
+fn validate_billing(st: &AppState, req: &Value, ua: &str, sdk_outcome: Option<&str>) -> Result<Session, SdkError> {
     if !req.is_object() {
         return Err(invalid("the billing key request must be an object"));
     }
@@ -736,10 +686,7 @@ fn validate_billing(
     if !ch.billing_key_methods.contains(&method) {
         return Err(SdkError {
             code: "FailedPrecondition",
-            message: format!(
-                "{} 채널은 {method} 빌링키 발급을 지원하지 않습니다.",
-                ch.pg_provider
-            ),
+            message: format!("{} 채널은 {method} 빌링키 발급을 지원하지 않습니다.", ch.pg_provider),
         });
     }
     let customer = sdk_customer(req)?;
@@ -751,11 +698,7 @@ fn validate_billing(
                     "토스페이 빌링키 발급의 `customer.customerId` 는 1~50자여야 합니다.",
                 ))
             }
-            None => {
-                return Err(invalid(
-                    "토스페이 빌링키 발급에는 `customer.customerId` 가 필요합니다.",
-                ))
-            }
+            None => return Err(invalid("토스페이 빌링키 발급에는 `customer.customerId` 가 필요합니다.")),
         }
     }
     let (mode, redirect_url) = window_mode(req, ua)?;
@@ -772,10 +715,7 @@ fn validate_billing(
         amount: opt_int(req, "displayAmount")?.map(|a| {
             (
                 a,
-                opt_str(req, "currency")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| "KRW".into()),
+                opt_str(req, "currency").ok().flatten().unwrap_or_else(|| "KRW".into()),
             )
         }),
         channel_name: ch.name.clone(),
@@ -823,13 +763,7 @@ pub(crate) async fn sdk_payment(
     State(st): State<AppState>,
     JsonBody(body): JsonBody<SdkStart>,
 ) -> Result<Json<Value>, SdkError> {
-    let plan = validate_payment(
-        &st,
-        &body.request,
-        &body.user_agent,
-        body.outcome.as_deref(),
-        false,
-    )?;
+    let plan = validate_payment(&st, &body.request, &body.user_agent, body.outcome.as_deref(), false)?;
     let session = open_payment(&st, plan);
     Ok(Json(session_json(&session)))
 }
@@ -839,12 +773,7 @@ pub(crate) async fn sdk_billing(
     State(st): State<AppState>,
     JsonBody(body): JsonBody<SdkStart>,
 ) -> Result<Json<Value>, SdkError> {
-    let session = validate_billing(
-        &st,
-        &body.request,
-        &body.user_agent,
-        body.outcome.as_deref(),
-    )?;
+    let session = validate_billing(&st, &body.request, &body.user_agent, body.outcome.as_deref())?;
     let session = open_billing(&st, session);
     Ok(Json(session_json(&session)))
 }
@@ -867,9 +796,7 @@ pub(crate) async fn sdk_complete(
         return invalid("unknown outcome").into_response();
     }
     match complete(&st, &id, &body.outcome) {
-        Some((result, redirect_to)) => {
-            Json(json!({ "result": result, "redirectTo": redirect_to })).into_response()
-        }
+        Some((result, redirect_to)) => Json(json!({ "result": result, "redirectTo": redirect_to })).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"code": "NotFound", "message": "unknown session"})),
@@ -973,11 +900,7 @@ pub(crate) fn format_amount(amount: i64, currency: &str) -> String {
     match currency {
         "KRW" => format!("{}원", group(amount)),
         "JPY" => format!("{} JPY", group(amount)),
-        other => format!(
-            "{}.{:02} {other}",
-            group(amount / 100),
-            (amount % 100).abs()
-        ),
+        other => format!("{}.{:02} {other}", group(amount / 100), (amount % 100).abs()),
     }
 }
 
@@ -1049,9 +972,5 @@ button.primary{{background:#3182f6;color:#fff;border-color:#3182f6}}
 
 /// `GET /__sandbox/payments/{id}/attempts` support.
 pub(crate) fn attempts(st: &AppState, payment_id: &str) -> u32 {
-    lock(&st.store)
-        .attempts
-        .get(payment_id)
-        .copied()
-        .unwrap_or(0)
+    lock(&st.store).attempts.get(payment_id).copied().unwrap_or(0)
 }

@@ -31,21 +31,15 @@ use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::{
-    default_channels, Channel, Faults, SandboxConfig, WebhookFaults, CARD_CHANNEL_KEY,
-    DEFAULT_ADDR, DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_WEBHOOK_SECRET,
-    TOSSPAY_CHANNEL_KEY,
+    default_channels, Channel, Faults, SandboxConfig, WebhookFaults, CARD_CHANNEL_KEY, DEFAULT_ADDR,
+    DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_WEBHOOK_SECRET, TOSSPAY_CHANNEL_KEY,
 };
 
 use store::{lock, AppState, FaultState, Inner, Store};
 
 /// Signs a webhook body the way the sandbox does: returns the
 /// `webhook-signature` header value `v1,<base64>` for `whsec_` secret `secret`.
-pub fn sign_webhook(
-    secret: &str,
-    webhook_id: &str,
-    timestamp: i64,
-    body: &str,
-) -> anyhow::Result<String> {
+pub fn sign_webhook(secret: &str, webhook_id: &str, timestamp: i64, body: &str) -> anyhow::Result<String> {
     let key = webhook::decode_secret(secret)?;
     Ok(webhook::sign(&key, webhook_id, timestamp, body))
 }
@@ -91,10 +85,7 @@ fn app(st: AppState) -> Router {
     let sdk = Router::new()
         .route("/v2/browser-sdk.js", get(checkout::sdk_js))
         .route("/__sandbox/sdk/payment", post(checkout::sdk_payment))
-        .route(
-            "/__sandbox/sdk/issue-billing-key",
-            post(checkout::sdk_billing),
-        )
+        .route("/__sandbox/sdk/issue-billing-key", post(checkout::sdk_billing))
         .route(
             "/__sandbox/sdk/sessions/{session_id}/complete",
             post(checkout::sdk_complete),
@@ -106,11 +97,7 @@ fn app(st: AppState) -> Router {
         .merge(sdk)
         .route("/__sandbox/window/{session_id}", get(checkout::window_page))
         .fallback(|| async {
-            store::ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "no such sandbox route",
-            )
+            store::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
         })
         .layer(DefaultBodyLimit::max(rest::BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
@@ -122,14 +109,10 @@ fn load_store(config: &SandboxConfig) -> anyhow::Result<Store> {
         return Ok(Store::default());
     };
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!("state file {} is not sandbox state: {e}", path.display())
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("state file {} is not sandbox state: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
-        Err(e) => Err(anyhow::anyhow!(
-            "cannot read state file {}: {e}",
-            path.display()
-        )),
+        Err(e) => Err(anyhow::anyhow!("cannot read state file {}: {e}", path.display())),
     }
 }
 
@@ -164,14 +147,11 @@ pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());
     let server = tokio::spawn(async move {
-        let res = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await;
+        let res = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
         if let Err(e) = res {
             tracing::error!(error = %e, "sandbox server stopped");
         }
@@ -194,9 +174,7 @@ mod tests {
 
     async fn admin_status(peer: [u8; 4]) -> u16 {
         let st = new_state(&SandboxConfig::for_tests(), Store::default()).expect("state");
-        let mut req = Request::post("/__sandbox/reset")
-            .body(Body::empty())
-            .expect("request");
+        let mut req = Request::post("/__sandbox/reset").body(Body::empty()).expect("request");
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
         let res = app(st).oneshot(req).await.expect("response");

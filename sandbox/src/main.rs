@@ -27,11 +27,7 @@ struct Args {
     #[arg(long, env = "SANDBOX_WEBHOOK_SECRET")]
     webhook_secret: Option<String>,
     /// Webhook URL receiving every event (repeatable; env: comma-separated).
-    #[arg(
-        long = "webhook-url",
-        env = "SANDBOX_WEBHOOK_URLS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "webhook-url", env = "SANDBOX_WEBHOOK_URLS", value_delimiter = ',')]
     webhook_urls: Vec<String>,
     /// TOML or JSON config file (fields as in README).
     #[arg(long, env = "SANDBOX_CONFIG")]
@@ -86,8 +82,7 @@ struct FileConfig {
 }
 
 fn load_file(path: &PathBuf) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
     if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     } else {
@@ -147,10 +142,7 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
         c.faults.latency_ms = v;
     }
     if let Some(v) = args.error_rate {
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&v),
-            "--error-rate must be between 0 and 1"
-        );
+        anyhow::ensure!((0.0..=1.0).contains(&v), "--error-rate must be between 0 and 1");
         c.faults.error_rate = v;
     }
     if let Some(v) = args.lose_responses {
@@ -170,16 +162,13 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=debug".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=debug".into()),
         )
         .init();
     let config = build_config(Args::parse())?;
     let sandbox = portone_sandbox::spawn(config).await?;
     let c = sandbox.config();
-    println!(
-        "PortOne V2 sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)"
-    );
+    println!("PortOne V2 sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)");
     println!("  base URL        {}", sandbox.base_url());
     println!("  browser SDK     {}/v2/browser-sdk.js", sandbox.base_url());
     println!("  store id        {}", c.store_id);
@@ -195,18 +184,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("  webhook URLs    {:?}", c.webhook_urls);
-    println!(
-        "  webhook retry   base {:?}, at most 5 retries",
-        c.webhook_retry_base
-    );
+    println!("  webhook retry   base {:?}, at most 5 retries", c.webhook_retry_base);
     if let Some(p) = &c.state_file {
         println!("  state file      {}", p.display());
     }
     println!("  faults          {:?}", c.faults);
-    println!(
-        "  admin API       {}/__sandbox/ (loopback only)",
-        sandbox.base_url()
-    );
+    println!("  admin API       {}/__sandbox/ (loopback only)", sandbox.base_url());
     tokio::signal::ctrl_c().await?;
     sandbox.shutdown().await;
     Ok(())

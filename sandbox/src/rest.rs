@@ -16,8 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::store::{
-    lock, new_id, ts, ApiError, AppState, CancellationRec, PaymentRec, PreRegistration,
-    ScheduleRec, Status,
+    lock, new_id, ts, ApiError, AppState, CancellationRec, PaymentRec, PreRegistration, ScheduleRec, Status,
 };
 use crate::webhook;
 
@@ -54,10 +53,7 @@ pub(crate) fn router(st: AppState) -> Router<AppState> {
         .route("/payments/{payment_id}", get(get_payment))
         .route("/payments/{payment_id}/pre-register", post(pre_register))
         .route("/payments/{payment_id}/cancel", post(cancel))
-        .route(
-            "/payments/{payment_id}/billing-key",
-            post(pay_with_billing_key),
-        )
+        .route("/payments/{payment_id}/billing-key", post(pay_with_billing_key))
         .route("/payments/{payment_id}/schedule", post(create_schedule))
         .route(
             "/billing-keys/{billing_key}",
@@ -90,8 +86,7 @@ async fn rest_guard(State(st): State<AppState>, req: Request, next: Next) -> Res
         if f.faults.fail_next > 0 {
             f.faults.fail_next -= 1;
             fail = true;
-        } else if f.faults.error_rate > 0.0 && rand::thread_rng().gen::<f64>() < f.faults.error_rate
-        {
+        } else if f.faults.error_rate > 0.0 && rand::thread_rng().gen::<f64>() < f.faults.error_rate {
             fail = true;
         }
         let mut guard_hit = false;
@@ -171,10 +166,7 @@ async fn get_payment(
 ) -> Result<Json<Value>, ApiError> {
     check_store(&st, q.store_id.as_deref())?;
     let s = lock(&st.store);
-    let p = s
-        .payments
-        .get(&payment_id)
-        .ok_or_else(ApiError::payment_not_found)?;
+    let p = s.payments.get(&payment_id).ok_or_else(ApiError::payment_not_found)?;
     Ok(Json(p.to_json(&st.config)))
 }
 
@@ -197,10 +189,7 @@ async fn pre_register(
         return Err(ApiError::invalid("amounts must not be negative"));
     }
     st.with_store(|s| {
-        if s.payments
-            .get(&payment_id)
-            .is_some_and(|p| p.status.was_paid())
-        {
+        if s.payments.get(&payment_id).is_some_and(|p| p.status.was_paid()) {
             return Err(ApiError::already_paid());
         }
         s.pre_registrations.insert(
@@ -270,9 +259,7 @@ async fn cancel(
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN",
-                    format!(
-                        "취소 가능 금액이 일치하지 않습니다. (요청 {expected}, 실제 {cancellable})"
-                    ),
+                    format!("취소 가능 금액이 일치하지 않습니다. (요청 {expected}, 실제 {cancellable})"),
                 ));
             }
         }
@@ -281,9 +268,7 @@ async fn cancel(
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT",
-                format!(
-                    "취소 금액이 취소 가능 금액을 초과합니다. (요청 {amount}, 가능 {cancellable})"
-                ),
+                format!("취소 금액이 취소 가능 금액을 초과합니다. (요청 {amount}, 가능 {cancellable})"),
             ));
         }
         let tax_free_left = p.tax_free - p.cancelled_tax_free();
@@ -419,14 +404,8 @@ fn check_billing_input(st: &AppState, input: &BillingKeyPaymentInput) -> Result<
     if input.amount.total <= 0 {
         return Err(ApiError::invalid("amount.total must be positive"));
     }
-    if input
-        .amount
-        .tax_free
-        .is_some_and(|t| t < 0 || t > input.amount.total)
-    {
-        return Err(ApiError::invalid(
-            "amount.taxFree must be between 0 and amount.total",
-        ));
+    if input.amount.tax_free.is_some_and(|t| t < 0 || t > input.amount.total) {
+        return Err(ApiError::invalid("amount.taxFree must be between 0 and amount.total"));
     }
     if input.currency.trim().is_empty() {
         return Err(ApiError::invalid("currency must not be empty"));
@@ -473,10 +452,7 @@ fn charge(
     let customer = input.customer.clone().unwrap_or_default().to_json();
     let mut notice = input.notice_urls.clone().unwrap_or_default();
     let (tx, pg_tx) = st.with_store(|s| {
-        if s.payments
-            .get(payment_id)
-            .is_some_and(|p| p.status.was_paid())
-        {
+        if s.payments.get(payment_id).is_some_and(|p| p.status.was_paid()) {
             return Err(ApiError::already_paid());
         }
         if let Some(bk) = s.billing_keys.get(&input.billing_key) {
@@ -531,11 +507,7 @@ fn charge(
     })?;
     if decline {
         webhook::emit_transaction(st, "Transaction.Failed", payment_id, &tx, None, &notice);
-        let mut e = ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "PG_PROVIDER",
-            "PG사에서 오류가 발생했습니다.",
-        );
+        let mut e = ApiError::new(StatusCode::BAD_GATEWAY, "PG_PROVIDER", "PG사에서 오류가 발생했습니다.");
         e.pg = Some(("INSUFFICIENT_BALANCE".into(), "잔액이 부족합니다.".into()));
         return Err(e);
     }
@@ -557,9 +529,7 @@ async fn pay_with_billing_key(
 ) -> Result<Json<Value>, ApiError> {
     let channel_key = check_billing_input(&st, &input)?;
     let (pg_tx, paid_at) = charge(&st, &payment_id, &input, channel_key, None)?;
-    Ok(Json(
-        json!({ "payment": { "pgTxId": pg_tx, "paidAt": ts(paid_at) } }),
-    ))
+    Ok(Json(json!({ "payment": { "pgTxId": pg_tx, "paidAt": ts(paid_at) } })))
 }
 
 #[derive(Deserialize)]
@@ -580,10 +550,7 @@ async fn create_schedule(
         .with_timezone(&Utc);
     let input = body.payment;
     let sched = st.with_store(|s| {
-        if s.payments
-            .get(&payment_id)
-            .is_some_and(|p| p.status.was_paid())
-        {
+        if s.payments.get(&payment_id).is_some_and(|p| p.status.was_paid()) {
             return Err(ApiError::already_paid());
         }
         if s.schedules
@@ -601,8 +568,7 @@ async fn create_schedule(
             payment_id: payment_id.clone(),
             billing_key: input.billing_key.clone(),
             order_name: input.order_name.clone(),
-            customer: serde_json::to_value(RawCustomer::from(&input.customer))
-                .unwrap_or(Value::Null),
+            customer: serde_json::to_value(RawCustomer::from(&input.customer)).unwrap_or(Value::Null),
             custom_data: input.custom_data.clone(),
             total: input.amount.total,
             tax_free: input.amount.tax_free.unwrap_or(0),
@@ -690,11 +656,7 @@ pub(crate) fn run_schedule(st: &AppState, id: &str) -> bool {
     };
     let result = check_billing_input(st, &input)
         .and_then(|ch| charge(st, &sched.payment_id, &input, ch, Some(sched.id.clone())));
-    let status = if result.is_ok() {
-        "SUCCEEDED"
-    } else {
-        "FAILED"
-    };
+    let status = if result.is_ok() { "SUCCEEDED" } else { "FAILED" };
     if let Err(e) = &result {
         tracing::info!(schedule = %sched.id, error = %e.message, "scheduled payment failed");
     }

@@ -66,11 +66,7 @@ impl ApiError {
         )
     }
     pub fn already_paid() -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            "ALREADY_PAID",
-            "결제가 이미 완료되었습니다.",
-        )
+        Self::new(StatusCode::CONFLICT, "ALREADY_PAID", "결제가 이미 완료되었습니다.")
     }
 }
 
@@ -112,10 +108,7 @@ impl Status {
     }
     /// Paid at some point (so the id cannot be paid again).
     pub fn was_paid(self) -> bool {
-        matches!(
-            self,
-            Status::Paid | Status::PartialCancelled | Status::Cancelled
-        )
+        matches!(self, Status::Paid | Status::PartialCancelled | Status::Cancelled)
     }
 }
 
@@ -221,11 +214,7 @@ impl PaymentRec {
         o.insert("statusChangedAt".into(), ts(self.status_changed_at).into());
         o.insert("orderName".into(), self.order_name.clone().into());
         let supply = self.vat.map(|v| self.total - self.tax_free - v);
-        let paid = if self.status.was_paid() {
-            self.total
-        } else {
-            0
-        };
+        let paid = if self.status.was_paid() { self.total } else { 0 };
         let mut amount = json!({
             "total": self.total,
             "taxFree": self.tax_free,
@@ -291,10 +280,8 @@ impl PaymentRec {
             "VIRTUAL_ACCOUNT" => {
                 let mut m = json!({"type": "PaymentMethodVirtualAccount", "bank": "SHINHAN",
                                    "accountType": "NORMAL", "remitteeName": "포트원 샌드박스"});
-                if let Some((number, issued, expires)) = self
-                    .virtual_account
-                    .as_ref()
-                    .map(|(n, _, e)| (n, self.requested_at, e))
+                if let Some((number, issued, expires)) =
+                    self.virtual_account.as_ref().map(|(n, _, e)| (n, self.requested_at, e))
                 {
                     m["accountNumber"] = number.clone().into();
                     m["issuedAt"] = ts(issued).into();
@@ -353,12 +340,7 @@ impl BillingKeyRec {
         let mut o = Map::new();
         o.insert(
             "status".into(),
-            if self.deleted_at.is_some() {
-                "DELETED"
-            } else {
-                "ISSUED"
-            }
-            .into(),
+            if self.deleted_at.is_some() { "DELETED" } else { "ISSUED" }.into(),
         );
         o.insert("billingKey".into(), self.billing_key.clone().into());
         o.insert("merchantId".into(), config.merchant_id.clone().into());

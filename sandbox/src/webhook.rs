@@ -75,10 +75,7 @@ impl Webhooks {
     pub fn new(secret: &str, timeout: Duration) -> anyhow::Result<Self> {
         Ok(Webhooks {
             key: decode_secret(secret)?,
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                .no_proxy()
-                .build()?,
+            client: reqwest::Client::builder().timeout(timeout).no_proxy().build()?,
             deliveries: Mutex::new(Vec::new()),
             held: Mutex::new(None),
             extra_urls: Mutex::new(None),
@@ -113,12 +110,7 @@ pub(crate) fn emit_transaction(
 }
 
 /// Emits a billing-key event.
-pub(crate) fn emit_billing_key(
-    st: &AppState,
-    kind: &str,
-    billing_key: &str,
-    notice_urls: &[String],
-) {
+pub(crate) fn emit_billing_key(st: &AppState, kind: &str, billing_key: &str, notice_urls: &[String]) {
     let data = json!({ "storeId": st.config.store_id, "billingKey": billing_key });
     emit(st, kind, data, notice_urls);
 }

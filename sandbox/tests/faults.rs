@@ -11,13 +11,7 @@ use serde_json::json;
 #[tokio::test]
 async fn latency_is_added_to_rest_requests() {
     let sb = start().await;
-    admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"latencyMs": 300})),
-    )
-    .await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"latencyMs": 300}))).await;
     let t = Instant::now();
     let (s, _) = api(&sb, "GET", "/payments/none", None).await;
     assert_eq!(s, 404);
@@ -29,22 +23,10 @@ async fn latency_is_added_to_rest_requests() {
 async fn fail_next_answers_exactly_the_next_n_requests_with_500_and_applies_nothing() {
     let sb = start().await;
     pay(&sb, card_request("f-1", 1000), "approve").await;
-    let (s, f) = admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"failNext": 2})),
-    )
-    .await;
+    let (s, f) = admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"failNext": 2}))).await;
     assert_eq!((s, f["failNext"].as_u64()), (200, Some(2)));
     for _ in 0..2 {
-        let (s, v) = api(
-            &sb,
-            "POST",
-            "/payments/f-1/cancel",
-            Some(json!({"reason": "r"})),
-        )
-        .await;
+        let (s, v) = api(&sb, "POST", "/payments/f-1/cancel", Some(json!({"reason": "r"}))).await;
         assert_eq!(s, 500);
         assert!(v["type"].is_string() && v["message"].is_string());
     }
@@ -72,30 +54,12 @@ async fn an_error_rate_of_one_fails_every_request_and_zero_none() {
         let (s, _) = api(&sb, "GET", "/payments/x", None).await;
         assert_eq!(s, 500);
     }
-    admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"errorRate": 0.0})),
-    )
-    .await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"errorRate": 0.0}))).await;
     let (s, _) = api(&sb, "GET", "/payments/x", None).await;
     assert_eq!(s, 404);
-    let (s, _) = admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"errorRate": 2.0})),
-    )
-    .await;
+    let (s, _) = admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"errorRate": 2.0}))).await;
     assert_eq!(s, 400);
-    let (s, _) = admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"noSuchFault": true})),
-    )
-    .await;
+    let (s, _) = admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"noSuchFault": true}))).await;
     assert_eq!(s, 400);
     sb.shutdown().await;
 }
@@ -104,19 +68,10 @@ async fn an_error_rate_of_one_fails_every_request_and_zero_none() {
 async fn a_lost_response_errors_on_the_client_but_the_cancel_was_applied() {
     let sb = start().await;
     pay(&sb, card_request("lost-1", 4000), "approve").await;
-    admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"loseResponses": 1})),
-    )
-    .await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"loseResponses": 1}))).await;
     let res = client()
         .post(format!("{}/payments/lost-1/cancel", sb.base_url()))
-        .header(
-            "authorization",
-            format!("PortOne {}", sb.config().api_secret),
-        )
+        .header("authorization", format!("PortOne {}", sb.config().api_secret))
         .json(&json!({"reason": "net cancel"}))
         .send()
         .await;
@@ -147,10 +102,7 @@ async fn a_repeat_request_within_one_second_is_refused_with_forbidden_consecutiv
     let (s, _) = api(&sb, "GET", "/payments/cg-1", None).await;
     assert_eq!(s, 200);
     let (s, v) = api(&sb, "GET", "/payments/cg-1", None).await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (429, Some("FORBIDDEN_CONSECUTIVE_REQUEST"))
-    );
+    assert_eq!((s, v["type"].as_str()), (429, Some("FORBIDDEN_CONSECUTIVE_REQUEST")));
     // A different request is not a repeat.
     let (s, _) = api(
         &sb,
@@ -162,14 +114,10 @@ async fn a_repeat_request_within_one_second_is_refused_with_forbidden_consecutiv
     assert_eq!(s, 200);
     // After a second the same request is accepted again (poll, no fixed sleep).
     let sb_ref = &sb;
-    wait_for(
-        Duration::from_secs(3),
-        "guard window to pass",
-        || async move {
-            let (s, _) = api(sb_ref, "GET", "/payments/cg-1", None).await;
-            (s == 200).then_some(())
-        },
-    )
+    wait_for(Duration::from_secs(3), "guard window to pass", || async move {
+        let (s, _) = api(sb_ref, "GET", "/payments/cg-1", None).await;
+        (s == 200).then_some(())
+    })
     .await;
     sb.shutdown().await;
 }
@@ -178,22 +126,10 @@ async fn a_repeat_request_within_one_second_is_refused_with_forbidden_consecutiv
 async fn pg_fail_next_makes_a_billing_key_charge_fail_with_502_pg_provider() {
     let sb = start().await;
     let key = issue_tosspay_billing_key(&sb).await;
-    admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"pgFailNext": 1})),
-    )
-    .await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"pgFailNext": 1}))).await;
     let body = json!({"billingKey": key, "orderName": "o", "amount": {"total": 1000}, "currency": "KRW",
                       "customer": {"name": {"full": "홍길동"}}});
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/pg-1/billing-key",
-        Some(body.clone()),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/pg-1/billing-key", Some(body.clone())).await;
     assert_eq!((s, v["type"].as_str()), (502, Some("PG_PROVIDER")));
     assert_eq!(v["pgCode"], "INSUFFICIENT_BALANCE");
     let (_, p) = api(&sb, "GET", "/payments/pg-1", None).await;

@@ -11,11 +11,7 @@ use std::time::Duration;
 async fn rest_calls_without_the_right_portone_secret_get_401_unauthorized() {
     let sb = start().await;
     let url = format!("{}/payments/x", sb.base_url());
-    for auth in [
-        None,
-        Some("PortOne wrong-secret"),
-        Some("Bearer sandbox-api-secret"),
-    ] {
+    for auth in [None, Some("PortOne wrong-secret"), Some("Bearer sandbox-api-secret")] {
         let mut req = client().get(&url);
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -70,12 +66,10 @@ async fn an_approved_tosspay_payment_reads_back_paid_in_portone_shape() {
     assert_eq!(p["orderName"], "테스트 주문");
     assert_eq!(p["customer"]["id"], "cust-1");
     assert_eq!(p["customer"]["name"], "홍길동");
-    let custom: Value =
-        serde_json::from_str(p["customData"].as_str().expect("customData is a string")).unwrap();
+    let custom: Value = serde_json::from_str(p["customData"].as_str().expect("customData is a string")).unwrap();
     assert_eq!(custom, json!({"orderRef": 42}));
     for k in ["requestedAt", "updatedAt", "statusChangedAt", "paidAt"] {
-        chrono::DateTime::parse_from_rfc3339(p[k].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{k}: {e}"));
+        chrono::DateTime::parse_from_rfc3339(p[k].as_str().unwrap()).unwrap_or_else(|e| panic!("{k}: {e}"));
     }
     assert!(p["pgTxId"].is_string());
     assert!(p["receiptUrl"].is_string());
@@ -123,10 +117,7 @@ async fn decline_and_cancel_resolve_pg_failures_and_the_same_payment_id_can_then
     let (s, e) = pay(&sb, tosspay_request("retry-1", 5000), "approve").await;
     assert_eq!((s, e["code"].as_str()), (400, Some("PaymentAlreadyPaid")));
     let (_, a) = admin(&sb, "GET", "/__sandbox/payments/retry-1/attempts", None).await;
-    assert_eq!(
-        a["attempts"], 3,
-        "a rejected request never reaches the window"
-    );
+    assert_eq!(a["attempts"], 3, "a rejected request never reaches the window");
     sb.shutdown().await;
 }
 
@@ -142,13 +133,16 @@ async fn pre_registered_amounts_are_enforced_unless_bypassed() {
     .await;
     assert_eq!(s, 200, "{v}");
     let (s, e) = pay(&sb, tosspay_request("pre-1", 9000), "approve").await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (400, Some("AmountNotEqualToPredefined"))
-    );
+    assert_eq!((s, e["code"].as_str()), (400, Some("AmountNotEqualToPredefined")));
     assert!(e["message"].is_string());
-    let (s, r) = admin(&sb, "POST", "/__sandbox/pay", Some(json!({
-        "request": tosspay_request("pre-1", 9000), "outcome": "approve", "bypassPreRegistration": true}))).await;
+    let (s, r) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/pay",
+        Some(json!({
+        "request": tosspay_request("pre-1", 9000), "outcome": "approve", "bypassPreRegistration": true})),
+    )
+    .await;
     assert_eq!(s, 200, "{r}");
     let (_, p) = api(&sb, "GET", "/payments/pre-1", None).await;
     assert_eq!(p["amount"]["total"], 9000);
@@ -317,34 +311,13 @@ async fn full_and_partial_cancels_follow_portone_rules_and_errors() {
     let (_, p) = api(&sb, "GET", "/payments/c-1", None).await;
     assert_eq!(p["status"], "CANCELLED");
     assert_eq!(p["amount"]["cancelled"], 10000);
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/c-1/cancel",
-        Some(json!({"reason": "again"})),
-    )
-    .await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (409, Some("PAYMENT_ALREADY_CANCELLED"))
-    );
+    let (s, v) = api(&sb, "POST", "/payments/c-1/cancel", Some(json!({"reason": "again"}))).await;
+    assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_ALREADY_CANCELLED")));
 
     pay(&sb, card_request("c-2", 1000), "decline").await;
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/c-2/cancel",
-        Some(json!({"reason": "x"})),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/c-2/cancel", Some(json!({"reason": "x"}))).await;
     assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_NOT_PAID")));
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/none/cancel",
-        Some(json!({"reason": "x"})),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/none/cancel", Some(json!({"reason": "x"}))).await;
     assert_eq!((s, v["type"].as_str()), (404, Some("PAYMENT_NOT_FOUND")));
     sb.shutdown().await;
 }
@@ -372,13 +345,7 @@ async fn billing_keys_can_be_read_charged_and_deleted() {
     let (s, _) = api(&sb, "GET", "/payments/sub-1", None).await;
     assert_eq!(s, 404, "a refused charge leaves no payment");
 
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/sub-1/billing-key",
-        Some(charge.clone()),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/sub-1/billing-key", Some(charge.clone())).await;
     assert_eq!(s, 200, "{v}");
     assert!(v["payment"]["pgTxId"].is_string());
     assert!(v["payment"]["paidAt"].is_string());
@@ -386,22 +353,13 @@ async fn billing_keys_can_be_read_charged_and_deleted() {
     assert_eq!(p["status"], "PAID");
     assert_eq!(p["billingKey"], key.as_str());
     assert_eq!(p["amount"]["total"], 9900);
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/sub-1/billing-key",
-        Some(charge.clone()),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/sub-1/billing-key", Some(charge.clone())).await;
     assert_eq!((s, v["type"].as_str()), (409, Some("ALREADY_PAID")));
 
     let mut unknown = charge.clone();
     unknown["billingKey"] = json!("billing-key-nope");
     let (s, v) = api(&sb, "POST", "/payments/sub-2/billing-key", Some(unknown)).await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (404, Some("BILLING_KEY_NOT_FOUND"))
-    );
+    assert_eq!((s, v["type"].as_str()), (404, Some("BILLING_KEY_NOT_FOUND")));
 
     let (s, v) = api(&sb, "DELETE", &format!("/billing-keys/{key}"), None).await;
     assert_eq!(s, 200);
@@ -409,20 +367,11 @@ async fn billing_keys_can_be_read_charged_and_deleted() {
     let (_, b) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
     assert_eq!(b["status"], "DELETED");
     let (s, v) = api(&sb, "DELETE", &format!("/billing-keys/{key}"), None).await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (409, Some("BILLING_KEY_ALREADY_DELETED"))
-    );
+    assert_eq!((s, v["type"].as_str()), (409, Some("BILLING_KEY_ALREADY_DELETED")));
     let (s, v) = api(&sb, "POST", "/payments/sub-3/billing-key", Some(charge)).await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (409, Some("BILLING_KEY_ALREADY_DELETED"))
-    );
+    assert_eq!((s, v["type"].as_str()), (409, Some("BILLING_KEY_ALREADY_DELETED")));
     let (s, v) = api(&sb, "GET", "/billing-keys/billing-key-nope", None).await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (404, Some("BILLING_KEY_NOT_FOUND"))
-    );
+    assert_eq!((s, v["type"].as_str()), (404, Some("BILLING_KEY_NOT_FOUND")));
     sb.shutdown().await;
 }
 
@@ -449,22 +398,13 @@ async fn schedules_run_on_the_admin_call_and_by_themselves_at_time_to_pay() {
         Some(json!({"payment": payment, "timeToPay": later})),
     )
     .await;
-    assert_eq!(
-        (s, v["type"].as_str()),
-        (409, Some("PAYMENT_SCHEDULE_ALREADY_EXISTS"))
-    );
+    assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_SCHEDULE_ALREADY_EXISTS")));
 
     let (_, ran) = admin(&sb, "POST", "/__sandbox/schedules/run", None).await;
     assert_eq!(ran["ran"], json!([]), "not due yet");
     let (s, _) = api(&sb, "GET", "/payments/sched-1", None).await;
     assert_eq!(s, 404);
-    let (_, ran) = admin(
-        &sb,
-        "POST",
-        "/__sandbox/schedules/run",
-        Some(json!({"all": true})),
-    )
-    .await;
+    let (_, ran) = admin(&sb, "POST", "/__sandbox/schedules/run", Some(json!({"all": true}))).await;
     assert_eq!(ran["ran"], json!([schedule_id]));
     let (_, p) = api(&sb, "GET", "/payments/sched-1", None).await;
     assert_eq!(p["status"], "PAID");
@@ -553,13 +493,7 @@ async fn a_virtual_account_is_issued_then_paid_on_deposit() {
     assert_eq!(p["status"], "VIRTUAL_ACCOUNT_ISSUED");
     assert_eq!(p["method"]["type"], "PaymentMethodVirtualAccount");
     assert!(p["method"]["accountNumber"].is_string());
-    let (s, v) = api(
-        &sb,
-        "POST",
-        "/payments/va-1/cancel",
-        Some(json!({"reason": "x"})),
-    )
-    .await;
+    let (s, v) = api(&sb, "POST", "/payments/va-1/cancel", Some(json!({"reason": "x"}))).await;
     assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_NOT_PAID")));
     let (s, p) = admin(&sb, "POST", "/__sandbox/payments/va-1/deposit", None).await;
     assert_eq!(s, 200);
@@ -575,8 +509,7 @@ async fn a_tosspay_window_past_its_expired_time_fails_with_pay_time_expired() {
     let kst = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).with_timezone(&kst);
     let mut req = tosspay_request("exp-1", 1000);
-    req["bypass"] =
-        json!({"tosspay_v2": {"expiredTime": past.format("%Y-%m-%d %H:%M:%S").to_string()}});
+    req["bypass"] = json!({"tosspay_v2": {"expiredTime": past.format("%Y-%m-%d %H:%M:%S").to_string()}});
     let (_, r) = pay(&sb, req.clone(), "approve").await;
     assert_eq!(r["code"], "FAILURE_TYPE_PG");
     assert_eq!(r["pgCode"], "PAY_TIME_EXPIRED");
@@ -592,13 +525,7 @@ async fn a_tosspay_window_past_its_expired_time_fails_with_pay_time_expired() {
 async fn reset_clears_payments_billing_keys_and_faults() {
     let sb = start().await;
     pay(&sb, card_request("r-1", 1000), "approve").await;
-    admin(
-        &sb,
-        "PUT",
-        "/__sandbox/faults",
-        Some(json!({"latencyMs": 5})),
-    )
-    .await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"latencyMs": 5}))).await;
     let (s, _) = admin(&sb, "POST", "/__sandbox/reset", None).await;
     assert_eq!(s, 200);
     let (s, _) = api(&sb, "GET", "/payments/r-1", None).await;

@@ -39,41 +39,23 @@ async fn a_paid_webhook_is_signed_so_standard_webhooks_verifies_it_and_rejects_t
     assert_eq!(body["data"]["paymentId"], "wh-1");
     assert_eq!(body["data"]["transactionId"], r["txId"]);
     chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).unwrap();
-    assert!(d.headers["webhook-signature"]
-        .to_str()
-        .unwrap()
-        .starts_with("v1,"));
+    assert!(d.headers["webhook-signature"].to_str().unwrap().starts_with("v1,"));
 
     let wh = Webhook::new(DEFAULT_WEBHOOK_SECRET).unwrap();
-    wh.verify(&d.body, &d.headers)
-        .expect("the sandbox signature verifies");
-    let tampered = String::from_utf8(d.body.to_vec())
-        .unwrap()
-        .replace("wh-1", "wh-2");
+    wh.verify(&d.body, &d.headers).expect("the sandbox signature verifies");
+    let tampered = String::from_utf8(d.body.to_vec()).unwrap().replace("wh-1", "wh-2");
     assert!(
         wh.verify(tampered.as_bytes(), &d.headers).is_err(),
         "a tampered body must fail"
     );
     let other = Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-    assert!(
-        other.verify(&d.body, &d.headers).is_err(),
-        "another secret must fail"
-    );
+    assert!(other.verify(&d.body, &d.headers).is_err(), "another secret must fail");
 
     // The library helper signs identically.
     let id = d.headers["webhook-id"].to_str().unwrap();
-    let ts: i64 = d.headers["webhook-timestamp"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let sig = portone_sandbox::sign_webhook(
-        DEFAULT_WEBHOOK_SECRET,
-        id,
-        ts,
-        std::str::from_utf8(&d.body).unwrap(),
-    )
-    .unwrap();
+    let ts: i64 = d.headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let sig =
+        portone_sandbox::sign_webhook(DEFAULT_WEBHOOK_SECRET, id, ts, std::str::from_utf8(&d.body).unwrap()).unwrap();
     assert_eq!(sig, d.headers["webhook-signature"].to_str().unwrap());
     sb.shutdown().await;
 }
@@ -84,14 +66,8 @@ async fn failing_endpoints_are_retried_with_the_same_webhook_id_until_2xx() {
     // Only one event (BillingKey.Issued) is emitted: it takes the three failures.
     issue_tosspay_billing_key(&sb).await;
     let got = wait_type(&rx, "BillingKey.Issued", 4).await;
-    let ids: Vec<_> = got
-        .iter()
-        .map(|r| r.headers["webhook-id"].clone())
-        .collect();
-    assert!(
-        ids.iter().all(|i| *i == ids[0]),
-        "retries keep the webhook-id"
-    );
+    let ids: Vec<_> = got.iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "retries keep the webhook-id");
     let sb_ref = &sb;
     let list = wait_for(Duration::from_secs(10), "delivered status", || async move {
         let (_, list) = admin(sb_ref, "GET", "/__sandbox/webhooks", None).await;
@@ -149,17 +125,8 @@ async fn notice_urls_of_a_payment_also_receive_its_webhooks_and_cancels_carry_ca
     )
     .await;
     let got = wait_type(&rx, "Transaction.PartialCancelled", 1).await;
-    assert_eq!(
-        got[0].json()["data"]["cancellationId"],
-        c["cancellation"]["id"]
-    );
-    api(
-        &sb,
-        "POST",
-        "/payments/wh-notice/cancel",
-        Some(json!({"reason": "r"})),
-    )
-    .await;
+    assert_eq!(got[0].json()["data"]["cancellationId"], c["cancellation"]["id"]);
+    api(&sb, "POST", "/payments/wh-notice/cancel", Some(json!({"reason": "r"}))).await;
     wait_type(&rx, "Transaction.Cancelled", 1).await;
     sb.shutdown().await;
 }
@@ -174,20 +141,11 @@ async fn billing_key_lifecycle_sends_issued_updated_and_deleted() {
         json!({"storeId": "store-sandbox", "billingKey": key})
     );
     let (_, before) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
-    let (s, _) = admin(
-        &sb,
-        "POST",
-        &format!("/__sandbox/billing-keys/{key}/updated"),
-        None,
-    )
-    .await;
+    let (s, _) = admin(&sb, "POST", &format!("/__sandbox/billing-keys/{key}/updated"), None).await;
     assert_eq!(s, 200);
     wait_type(&rx, "BillingKey.Updated", 1).await;
     let (_, after) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
-    assert_ne!(
-        before["methods"], after["methods"],
-        "the funding method changed"
-    );
+    assert_ne!(before["methods"], after["methods"], "the funding method changed");
     api(&sb, "DELETE", &format!("/billing-keys/{key}"), None).await;
     wait_type(&rx, "BillingKey.Deleted", 1).await;
     sb.shutdown().await;
@@ -210,13 +168,7 @@ async fn the_webhook_drop_fault_records_dropped_and_sends_nothing() {
     assert!(list.iter().all(|d| d["status"] == "dropped"));
     // Prove delivery still works and nothing from before arrived: switch the fault off, send one more.
     admin(&sb, "PUT", "/__sandbox/faults", Some(json!({}))).await;
-    api(
-        &sb,
-        "POST",
-        "/payments/wh-drop/cancel",
-        Some(json!({"reason": "r"})),
-    )
-    .await;
+    api(&sb, "POST", "/payments/wh-drop/cancel", Some(json!({"reason": "r"}))).await;
     wait_type(&rx, "Transaction.Cancelled", 1).await;
     assert!(rx.of_type("Transaction.Paid").is_empty());
     sb.shutdown().await;
@@ -256,11 +208,7 @@ async fn the_webhook_reorder_fault_delivers_a_later_event_first() {
         async move { (n >= 2).then_some(()) }
     })
     .await;
-    let kinds: Vec<Value> = rx
-        .received()
-        .iter()
-        .map(|r| r.json()["type"].clone())
-        .collect();
+    let kinds: Vec<Value> = rx.received().iter().map(|r| r.json()["type"].clone()).collect();
     assert_eq!(kinds[0], "Transaction.Paid");
     assert_eq!(kinds[1], "Transaction.Ready");
     sb.shutdown().await;
@@ -288,13 +236,7 @@ async fn the_webhook_delay_fault_holds_deliveries_back() {
 async fn webhook_targets_can_be_replaced_at_runtime() {
     let sb = start().await;
     let (rx, url) = webhook_receiver(vec![]).await;
-    let (s, _) = admin(
-        &sb,
-        "POST",
-        "/__sandbox/webhook-targets",
-        Some(json!({"urls": [url]})),
-    )
-    .await;
+    let (s, _) = admin(&sb, "POST", "/__sandbox/webhook-targets", Some(json!({"urls": [url]}))).await;
     assert_eq!(s, 200);
     pay(&sb, card_request("wh-t", 1000), "approve").await;
     wait_type(&rx, "Transaction.Paid", 1).await;

@@ -22,25 +22,16 @@ pub async fn start_with(config: SandboxConfig) -> RunningSandbox {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().build().expect("client")
 }
 
 /// A REST call with the sandbox's secret; returns status and JSON body.
-pub async fn api(
-    sb: &RunningSandbox,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
+pub async fn api(sb: &RunningSandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{}", sb.base_url(), path);
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = client().request(m, url).header(
-        "authorization",
-        format!("PortOne {}", sb.config().api_secret),
-    );
+    let mut req = client()
+        .request(m, url)
+        .header("authorization", format!("PortOne {}", sb.config().api_secret));
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -56,12 +47,7 @@ pub async fn api(
 }
 
 /// An admin call (no secret).
-pub async fn admin(
-    sb: &RunningSandbox,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
+pub async fn admin(sb: &RunningSandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{}", sb.base_url(), path);
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut req = client().request(m, url);
@@ -189,12 +175,8 @@ pub async fn webhook_receiver(answers: Vec<u16>) -> (Receiver, String) {
         got: Default::default(),
         answers: Arc::new(Mutex::new(answers)),
     };
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

@@ -1,0 +1,490 @@
+//! The browser SDK stand-in in headless Chromium (fantoccini + chromedriver).
+//! These tests FAIL when Chromium/chromedriver are missing: they never skip.
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::extract::Query;
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use portone_sandbox::RunningSandbox;
+use serde_json::{json, Map, Value};
+
+const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
+                         (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+/// A chromedriver this test started; killed (by its own pid) on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn chromedriver() -> Driver {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let port = free_port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver at {bin}: {e}"));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let status = format!("{}/status", driver.url);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client().get(&status).send().await {
+            if let Ok(v) = r.json::<Value>().await {
+                if v["value"]["ready"] == true {
+                    break;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver
+}
+
+async fn browser(driver: &Driver, mobile: bool) -> Client {
+    let mut opts = json!({
+        "binary": std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900"],
+    });
+    if mobile {
+        opts["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true},
+            "userAgent": IPHONE_UA,
+        });
+    }
+    let mut caps = Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session (is chromium installed?)")
+}
+
+/// A merchant page on ANOTHER origin than the sandbox, loading the SDK stand-in.
+async fn merchant_site() -> String {
+    async fn page(Query(q): Query<std::collections::HashMap<String, String>>) -> Html<String> {
+        let sdk = q.get("sdk").cloned().unwrap_or_default();
+        let sdk = sdk.replace('"', "");
+        Html(format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><title>merchant</title>
+<script src="{sdk}"></script>
+<script>
+window.__run = function (fn, req) {{
+  window.__done = false; window.__result = undefined; window.__error = undefined;
+  window.PortOne[fn](req).then(function (r) {{
+    window.__result = r === undefined ? null : r; window.__done = true;
+  }}, function (e) {{
+    window.__error = {{ isError: e instanceof Error, code: e.code, message: e.message,
+      type: e.__portOneErrorType, transactionType: e.transactionType }};
+    window.__done = true;
+  }});
+}};
+</script></head><body><h1>merchant checkout</h1></body></html>"#
+        ))
+    }
+    let app = Router::new().route("/checkout", get(page)).route(
+        "/return",
+        get(|| async { Html("<!doctype html><title>returned</title><p>back</p>") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+async fn open_checkout(c: &Client, site: &str, sb: &RunningSandbox, sdk_query: &str) {
+    let sdk = format!("{}/v2/browser-sdk.js{sdk_query}", sb.base_url());
+    let url = format!("{site}/checkout?sdk={}", urlencode(&sdk));
+    c.goto(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ok = c
+            .execute("return !!(window.PortOne && window.__run)", vec![])
+            .await
+            .unwrap();
+        if ok == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SDK stand-in did not load");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn run(c: &Client, func: &str, req: Value) {
+    c.execute(
+        "window.__run(arguments[0], arguments[1]); return true;",
+        vec![json!(func), req],
+    )
+    .await
+    .unwrap();
+}
+
+/// Waits for the promise to settle: Ok(resolved value) or Err(rejection object).
+async fn settled(c: &Client) -> Result<Value, Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = c
+            .execute(
+                "return window.__done ? {result: window.__result, error: window.__error} : null",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if !v.is_null() {
+            return match v.get("error").filter(|e| !e.is_null()) {
+                Some(e) => Err(e.clone()),
+                None => Ok(v["result"].clone()),
+            };
+        }
+        assert!(Instant::now() < deadline, "the SDK promise did not settle");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click_in_iframe(c: &Client, testid: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
+        .await
+        .expect("overlay iframe");
+    c.enter_frame(Some(0)).await.unwrap();
+    let button = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .expect("window button");
+    button.click().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+}
+
+async fn overlay_count(c: &Client) -> usize {
+    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn pc_iframe_approve_resolves_success_shows_the_order_escaped_and_marks_the_payment_paid() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+    let mut req = tosspay_request("browser-ok", 15000);
+    req["orderName"] = json!("<b>커피</b> & \"빵\"");
+    run(&c, "requestPayment", req).await;
+
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
+        .await
+        .unwrap();
+    c.enter_frame(Some(0)).await.unwrap();
+    let name = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-order-name]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        name.text().await.unwrap(),
+        "<b>커피</b> & \"빵\"",
+        "rendered as text, not HTML"
+    );
+    let amount = c.find(Locator::Css("[data-testid=sandbox-amount]")).await.unwrap();
+    assert_eq!(amount.text().await.unwrap(), "15,000원");
+    let store = c.find(Locator::Css("[data-testid=sandbox-store]")).await.unwrap();
+    assert_eq!(store.text().await.unwrap(), "store-sandbox");
+    c.find(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["transactionType"], "PAYMENT");
+    assert_eq!(r["paymentId"], "browser-ok");
+    assert!(r["txId"].is_string());
+    assert!(r.get("code").is_none(), "{r}");
+    assert_eq!(overlay_count(&c).await, 0, "the overlay is removed");
+    let (_, p) = api(&sb, "GET", "/payments/browser-ok", None).await;
+    assert_eq!(p["status"], "PAID");
+    assert_eq!(p["transactionId"], r["txId"]);
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn pc_iframe_decline_and_cancel_resolve_pg_failures_and_closing_the_overlay_is_a_cancel() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    run(&c, "requestPayment", card_request("browser-fail", 3000)).await;
+    click_in_iframe(&c, "sandbox-decline").await;
+    let r = settled(&c).await.expect("a PG decline resolves");
+    assert_eq!(r["code"], "FAILURE_TYPE_PG");
+    assert_eq!(r["pgCode"], "INSUFFICIENT_BALANCE");
+    assert_eq!(r["pgMessage"], "잔액이 부족합니다.");
+    assert_eq!(r["paymentId"], "browser-fail");
+    assert_eq!(overlay_count(&c).await, 0);
+
+    run(&c, "requestPayment", card_request("browser-fail", 3000)).await;
+    click_in_iframe(&c, "sandbox-cancel").await;
+    let r = settled(&c).await.expect("a user cancel resolves");
+    assert_eq!(r["code"], "FAILURE_TYPE_PG");
+    assert_eq!(r["pgCode"], "PAY_PROCESS_CANCELED");
+
+    run(&c, "requestPayment", card_request("browser-fail", 3000)).await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-overlay-close]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let r = settled(&c).await.expect("closing resolves");
+    assert_eq!(r["pgCode"], "PAY_PROCESS_CANCELED");
+    assert_eq!(overlay_count(&c).await, 0);
+    let (_, a) = admin(&sb, "GET", "/__sandbox/payments/browser-fail/attempts", None).await;
+    assert_eq!(a["attempts"], 3);
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_requests_reject_the_promise_with_a_portone_error_code() {
+    let sb = start().await;
+    pay(&sb, card_request("browser-paid", 1000), "approve").await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    let mut req = tosspay_request("browser-bad", 1000);
+    req.as_object_mut().unwrap().remove("orderName");
+    run(&c, "requestPayment", req).await;
+    let e = settled(&c).await.expect_err("rejects");
+    assert_eq!(e["isError"], true);
+    assert_eq!(e["code"], "InvalidArgument");
+    assert_eq!(e["type"], "PaymentError");
+    assert_eq!(e["transactionType"], "PAYMENT");
+    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(overlay_count(&c).await, 0, "no window opened");
+
+    run(&c, "requestPayment", card_request("browser-paid", 1000)).await;
+    let e = settled(&c).await.expect_err("rejects");
+    assert_eq!(e["code"], "PaymentAlreadyPaid");
+
+    run(
+        &c,
+        "requestIssueBillingKey",
+        json!({"storeId": "store-sandbox",
+        "channelKey": "channel-key-sandbox-tosspay", "billingKeyMethod": "EASY_PAY"}),
+    )
+    .await;
+    let e = settled(&c)
+        .await
+        .expect_err("TossPay billing without customerId rejects");
+    assert_eq!(e["code"], "InvalidArgument");
+    assert_eq!(e["type"], "IssueBillingKeyError");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn preset_outcomes_and_popup_windows_resolve_without_the_overlay() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    // ?outcome=approve on the script URL: no click needed; windowType.pc POPUP opens a popup.
+    open_checkout(&c, &site, &sb, "?outcome=approve").await;
+    let mut req = tosspay_request("browser-popup", 2000);
+    req["windowType"] = json!({"pc": "POPUP"});
+    run(&c, "requestPayment", req).await;
+    let r = settled(&c).await.expect("resolves");
+    assert!(r.get("code").is_none(), "{r}");
+    assert_eq!(overlay_count(&c).await, 0);
+
+    // bypass.sandbox.outcome overrides the script default, here in the iframe overlay.
+    let mut req = tosspay_request("browser-preset", 2000);
+    req["bypass"] = json!({"sandbox": {"outcome": "decline"}});
+    run(&c, "requestPayment", req).await;
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["pgCode"], "INSUFFICIENT_BALANCE");
+
+    // Billing key through the overlay with a preset outcome; the REST API then knows the key.
+    run(
+        &c,
+        "requestIssueBillingKey",
+        json!({"storeId": "store-sandbox",
+        "channelKey": "channel-key-sandbox-tosspay", "billingKeyMethod": "EASY_PAY",
+        "issueName": "구독", "customer": {"customerId": "cust-9"}}),
+    )
+    .await;
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["transactionType"], "ISSUE_BILLING_KEY");
+    let key = r["billingKey"].as_str().expect("billingKey").to_owned();
+    let (s, b) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("ISSUED")));
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn closing_a_popup_without_a_choice_resolves_as_a_user_cancel() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+    let main = c.window().await.unwrap();
+    let mut req = card_request("browser-popup-close", 2000);
+    req["windowType"] = json!({"pc": "POPUP"});
+    run(&c, "requestPayment", req).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let popup = loop {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| *w != main) {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    c.switch_to_window(popup).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .unwrap();
+    c.close_window().await.unwrap();
+    c.switch_to_window(main).await.unwrap();
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["pgCode"], "PAY_PROCESS_CANCELED");
+    let (_, p) = api(&sb, "GET", "/payments/browser-popup-close", None).await;
+    assert_eq!(p["status"], "FAILED");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+async fn wait_for_return(c: &Client) -> url::Url {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let u = c.current_url().await.unwrap();
+        if u.path() == "/return" {
+            return u;
+        }
+        assert!(Instant::now() < deadline, "never redirected back (at {u})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn query(u: &url::Url) -> std::collections::HashMap<String, String> {
+    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+#[tokio::test]
+async fn on_a_mobile_profile_the_window_redirects_back_to_redirect_url_with_the_result_query() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, true).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    // Without redirectUrl the mobile flow is refused before any window.
+    run(&c, "requestPayment", tosspay_request("mobile-1", 8000)).await;
+    let e = settled(&c).await.expect_err("mobile needs redirectUrl");
+    assert_eq!(e["code"], "InvalidArgument");
+
+    let mut req = tosspay_request("mobile-1", 8000);
+    req["redirectUrl"] = json!(format!("{site}/return?order=abc"));
+    run(&c, "requestPayment", req.clone()).await;
+    let approve = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .expect("full-page window");
+    assert!(
+        c.current_url().await.unwrap().as_str().starts_with(&sb.base_url()),
+        "left the merchant page"
+    );
+    approve.click().await.unwrap();
+    let u = wait_for_return(&c).await;
+    let q = query(&u);
+    assert_eq!(q["order"], "abc", "the redirectUrl's own query is kept");
+    assert_eq!(q["paymentId"], "mobile-1");
+    assert_eq!(q["transactionType"], "PAYMENT");
+    assert!(q.contains_key("txId"));
+    assert!(!q.contains_key("code"));
+    let (_, p) = api(&sb, "GET", "/payments/mobile-1", None).await;
+    assert_eq!(p["status"], "PAID");
+
+    // A declined mobile payment comes back with the failure keys.
+    open_checkout(&c, &site, &sb, "").await;
+    let mut req = tosspay_request("mobile-2", 8000);
+    req["redirectUrl"] = json!(format!("{site}/return"));
+    run(&c, "requestPayment", req).await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-decline]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let q = query(&wait_for_return(&c).await);
+    assert_eq!(q["paymentId"], "mobile-2");
+    assert_eq!(q["code"], "FAILURE_TYPE_PG");
+    assert_eq!(q["pgCode"], "INSUFFICIENT_BALANCE");
+    assert_eq!(q["pgMessage"], "잔액이 부족합니다.");
+    assert!(q.contains_key("message"));
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
