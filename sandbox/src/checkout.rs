@@ -501,6 +501,10 @@ fn pg_failure(tt: &str, session: &Session, pg_code: &str, pg_message: &str) -> V
 
 const CANCEL: (&str, &str) = ("PAY_PROCESS_CANCELED", "사용자가 결제를 취소하였습니다.");
 const DECLINE: (&str, &str) = ("INSUFFICIENT_BALANCE", "잔액이 부족합니다.");
+const STALE: (&str, &str) = (
+    "TRANSACTION_SUPERSEDED",
+    "같은 paymentId의 다른 결제 시도가 진행되어 이 결제창은 더 이상 유효하지 않습니다.",
+);
 const EXPIRED: (&str, &str) = ("PAY_TIME_EXPIRED", "결제 유효 시간이 만료되었습니다.");
 
 /// Finishes a session with an outcome (`approve`, `decline`, `cancel`,
@@ -586,6 +590,8 @@ fn complete_payment(st: &AppState, session: &Session, outcome: &str, now: DateTi
         Some((kind, p.notice_urls.clone()))
     });
     let result = match outcome {
+        // Another attempt with the same paymentId replaced or finished this one.
+        "approve" | "virtualAccount" if applied.is_none() => pg_failure("PAYMENT", session, STALE.0, STALE.1),
         "approve" | "virtualAccount" => {
             json!({"transactionType": "PAYMENT", "txId": tx, "paymentId": pid})
         }

@@ -581,3 +581,79 @@ async fn the_sdk_script_is_javascript_with_permissive_cors() {
     assert!(text.contains("requestPayment") && text.contains("requestIssueBillingKey"));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_older_window_of_the_same_payment_id_cannot_approve_after_a_newer_attempt() {
+    let sb = start().await;
+    let open = |id: &'static str| {
+        let sb = &sb;
+        async move {
+            let res = client()
+                .post(format!("{}/__sandbox/sdk/payment", sb.base_url()))
+                .json(&json!({"request": card_request(id, 1000), "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let v: Value = res.json().await.unwrap();
+            v["sessionId"].as_str().unwrap().to_owned()
+        }
+    };
+    let old = open("stale-1").await;
+    let new = open("stale-1").await;
+    let complete = |sid: String, outcome: &'static str| {
+        let sb = &sb;
+        async move {
+            let v: Value = client()
+                .post(format!("{}/__sandbox/sdk/sessions/{sid}/complete", sb.base_url()))
+                .json(&json!({"outcome": outcome}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["result"].clone()
+        }
+    };
+    let r = complete(new.clone(), "approve").await;
+    assert!(r.get("code").is_none(), "{r}");
+    let r = complete(old, "approve").await;
+    assert_eq!(r["pgCode"], "TRANSACTION_SUPERSEDED");
+    let again = complete(new, "decline").await;
+    assert!(again.get("code").is_none(), "a finished window keeps its first result");
+    let (_, p) = api(&sb, "GET", "/payments/stale-1", None).await;
+    assert_eq!(p["status"], "PAID");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tosspay_window_left_open_past_expired_time_fails_the_payment_by_itself() {
+    let sb = start().await;
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).with_timezone(&kst);
+    let mut req = tosspay_request("exp-open", 1000);
+    req["bypass"] = json!({"tosspay_v2": {"expiredTime": soon.format("%Y-%m-%d %H:%M:%S").to_string()}});
+    let res = client()
+        .post(format!("{}/__sandbox/sdk/payment", sb.base_url()))
+        .json(&json!({"request": req, "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (_, p) = api(&sb, "GET", "/payments/exp-open", None).await;
+    assert_eq!(p["status"], "READY", "the window is open");
+    let sb_ref = &sb;
+    let p = wait_for(Duration::from_secs(10), "expiry", || async move {
+        let (_, p) = api(sb_ref, "GET", "/payments/exp-open", None).await;
+        (p["status"] == "FAILED").then_some(p)
+    })
+    .await;
+    assert_eq!(p["failure"]["pgCode"], "PAY_TIME_EXPIRED");
+    let mut too_far = tosspay_request("exp-far", 1000);
+    let far = (chrono::Utc::now() + chrono::Duration::minutes(90)).with_timezone(&kst);
+    too_far["bypass"] = json!({"tosspay_v2": {"expiredTime": far.format("%Y-%m-%d %H:%M:%S").to_string()}});
+    let (s, e) = pay(&sb, too_far, "approve").await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")));
+    sb.shutdown().await;
+}

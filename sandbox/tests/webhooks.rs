@@ -242,3 +242,46 @@ async fn webhook_targets_can_be_replaced_at_runtime() {
     wait_type(&rx, "Transaction.Paid", 1).await;
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_webhook_endpoint_that_times_out_is_retried() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move || {
+            let h = h.clone();
+            async move {
+                if h.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Longer than the sandbox's webhook timeout below: counts as a failed attempt.
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let sb = start_with(SandboxConfig {
+        webhook_urls: vec![url],
+        webhook_timeout: Duration::from_millis(300),
+        ..SandboxConfig::for_tests()
+    })
+    .await;
+    issue_tosspay_billing_key(&sb).await;
+    let sb_ref = &sb;
+    let d = wait_for(Duration::from_secs(10), "delivery after timeout", || async move {
+        let (_, list) = admin(sb_ref, "GET", "/__sandbox/webhooks", None).await;
+        let d = list.as_array().unwrap().first().cloned()?;
+        (d["status"] == "delivered").then_some(d)
+    })
+    .await;
+    assert_eq!(d["attempts"], 2);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    sb.shutdown().await;
+}
