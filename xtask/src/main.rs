@@ -1,0 +1,32 @@
+//! `cargo xtask <command>`: set-up, demo, tests and benchmarks.
+//!
+//! Commands:
+//! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
+//!   wasm-opt, Chromium) and print what was found and done.
+//! - `test`: setup, then every suite, with counts; non-zero exit on failure.
+//! - `demo`: setup, build and serve the demo shop.
+
+mod demo;
+mod setup;
+mod test;
+mod util;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("setup") => match setup::setup() {
+            Ok(_) => 0,
+            Err(missing) => {
+                eprintln!("setup could not provide every tool:\n{missing}");
+                1
+            }
+        },
+        Some("test") => test::test(),
+        Some("demo") => demo::demo(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|test|demo>");
+            2
+        }
+    };
+    std::process::exit(code);
+}

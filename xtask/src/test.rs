@@ -1,0 +1,163 @@
+//! `cargo xtask test`: setup, then every suite, with pass/fail counts.
+
+use crate::setup::{setup, Tools};
+use crate::util::{cmd, root, run_capture};
+use std::process::Command;
+
+/// Counts read off `test result:` lines.
+#[derive(Default, Clone, Copy)]
+pub struct Counts {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+}
+
+/// Parses libtest / wasm-bindgen-test-runner summary lines.
+pub fn count(lines: &[String]) -> Counts {
+    let mut c = Counts::default();
+    for l in lines {
+        let Some(rest) = l.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split([';', '.']) {
+            let mut w = part.split_whitespace();
+            if let (Some(n), Some(what)) = (w.next(), w.next()) {
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => c.passed += n,
+                    "failed" => c.failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    c
+}
+
+enum Kind {
+    /// A check (fmt, clippy): pass/fail only.
+    Check,
+    /// A test suite; `min` is the least number of tests that must have run.
+    Tests { min: u64 },
+}
+
+struct Suite {
+    name: &'static str,
+    kind: Kind,
+    command: Command,
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut c = cmd("cargo");
+    c.args(args);
+    c
+}
+
+fn suites(tools: &Tools) -> Vec<Suite> {
+    let driver = tools.chromedriver.to_string_lossy().into_owned();
+    let chromium = tools.chromium.to_string_lossy().into_owned();
+    let mut native = cargo(&["test", "--workspace"]);
+    native
+        .env("CHROMEDRIVER", &driver)
+        .env("CHROMIUM", &chromium)
+        .env("DEMO_DIST", root().join("dist"));
+    let mut browser = cargo(&[
+        "test",
+        "-p",
+        "portone-checkout",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--test",
+        "*",
+    ]);
+    browser
+        .env("CHROMEDRIVER", &driver)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "60");
+    let mut demo = cmd("trunk");
+    demo.args(["build", "--release"]);
+    vec![
+        Suite {
+            name: "rustfmt",
+            kind: Kind::Check,
+            command: cargo(&["fmt", "--all", "--", "--check"]),
+        },
+        Suite {
+            name: "clippy (native)",
+            kind: Kind::Check,
+            command: cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        },
+        Suite {
+            name: "clippy (wasm32)",
+            kind: Kind::Check,
+            command: cargo(&[
+                "clippy",
+                "-p",
+                "portone-checkout",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        },
+        Suite {
+            name: "demo release build (trunk)",
+            kind: Kind::Check,
+            command: demo,
+        },
+        Suite {
+            name: "native tests (cargo test --workspace)",
+            kind: Kind::Tests { min: 1 },
+            command: native,
+        },
+        Suite {
+            name: "browser tests (wasm-bindgen-test, headless Chromium)",
+            kind: Kind::Tests { min: 1 },
+            command: browser,
+        },
+    ]
+}
+
+/// Runs everything; returns the process exit code.
+pub fn test() -> i32 {
+    let tools = match setup() {
+        Ok(t) => t,
+        Err(missing) => {
+            eprintln!("setup could not provide every tool:\n{missing}");
+            return 1;
+        }
+    };
+    let mut report = Vec::new();
+    let mut total = Counts::default();
+    let mut all_ok = true;
+    for mut s in suites(&tools) {
+        println!("\n== suite: {}", s.name);
+        let (ok, lines) = run_capture(&mut s.command);
+        let c = count(&lines);
+        let verdict = match s.kind {
+            Kind::Check if ok => "ok".to_string(),
+            Kind::Check => "FAILED".to_string(),
+            Kind::Tests { min } => {
+                total.passed += c.passed;
+                total.failed += c.failed;
+                if !ok || c.failed > 0 {
+                    format!("FAILED ({} passed, {} failed)", c.passed, c.failed)
+                } else if c.passed < min {
+                    format!("FAILED: ran {} tests, expected at least {min}", c.passed)
+                } else {
+                    format!("ok ({} passed, {} failed)", c.passed, c.failed)
+                }
+            }
+        };
+        all_ok &= verdict.starts_with("ok");
+        report.push((s.name, verdict));
+    }
+    println!("\n== summary");
+    for (name, verdict) in &report {
+        println!("  {verdict:<40} {name}");
+    }
+    println!("{} passed, {} failed", total.passed, total.failed);
+    i32::from(!all_ok)
+}
