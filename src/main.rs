@@ -1,0 +1,13 @@
+//! The demo shop that `trunk` builds.
+use leptos::prelude::*;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(|| {
+        view! {
+            <main>
+                <h1>"PortOne Checkout"</h1>
+            </main>
+        }
+    });
+}
