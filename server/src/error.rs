@@ -73,7 +73,7 @@ impl From<PortOneError> for ApiError {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             "portone_unavailable",
-            format!("PortOne could not be reached or refused the request ({err}); retry later"),
+            "PortOne could not be reached or refused the request; the order is unchanged, retry later",
         )
     }
 }

@@ -94,14 +94,17 @@ pub async fn sync_payment(state: &AppState, payment_id: &str, force: bool) -> Re
     Ok(state.db.order(payment_id).await?)
 }
 
-fn verify(state: &AppState, order: &Order, payment: &Payment) -> Result<(), String> {
+/// The merchant's verification of a `PAID` payment: amount and currency
+/// equal the stored order and, in live mode, the channel is a `LIVE` one.
+/// `Err` carries the cancel reason.
+pub fn verify_payment(mode: Mode, order: &Order, payment: &Payment) -> Result<(), String> {
     if payment.amount.total != order.total_amount || payment.currency != order.currency {
         return Err(format!(
             "suspected tampering: PortOne reports {} {} paid but the order amount is {} {}",
             payment.amount.total, payment.currency, order.total_amount, order.currency
         ));
     }
-    if state.mode == Mode::Live {
+    if mode == Mode::Live {
         let kind = payment.channel.as_ref().map(|c| c.kind.as_str());
         if kind != Some("LIVE") {
             return Err("suspected tampering: paid through a TEST channel while the shop is live".into());
@@ -126,7 +129,7 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
             if !OPEN.contains(&order.status.as_str()) {
                 return Ok(());
             }
-            match verify(state, order, payment) {
+            match verify_payment(state.mode, order, payment) {
                 Err(reason) => {
                     tracing::warn!(payment_id = id, %reason, "payment verification failed");
                     if db.transition(id, OPEN, STATUS_CANCELLING, None, Some(&reason)).await? {
@@ -259,4 +262,69 @@ pub async fn sync_billing_key(state: &AppState, billing_key: &str) -> Result<(),
         .upsert_subscription(billing_key, &customer_id, info.issue_id.as_deref())
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::portone::{PaymentAmount, SelectedChannel};
+
+    fn order() -> Order {
+        Order {
+            payment_id: "order-1".into(),
+            kind: "checkout".into(),
+            order_name: "아메리카노".into(),
+            total_amount: 4500,
+            currency: "KRW".into(),
+            customer_id: "demo-customer-1".into(),
+            subscription_id: None,
+            status: "PENDING".into(),
+            paid_at: None,
+            failure_code: None,
+            failure_pg_code: None,
+            failure_message: None,
+            message: None,
+            fulfilled_at: None,
+            schedule_id: None,
+        }
+    }
+
+    fn paid(total: i64, currency: &str, channel: &str) -> Payment {
+        Payment {
+            status: "PAID".into(),
+            id: "order-1".into(),
+            store_id: None,
+            amount: PaymentAmount {
+                total,
+                paid: total,
+                cancelled: 0,
+            },
+            currency: currency.into(),
+            channel: Some(SelectedChannel {
+                kind: channel.into(),
+                key: None,
+            }),
+            paid_at: None,
+            failure: None,
+            billing_key: None,
+        }
+    }
+
+    #[test]
+    fn verification_requires_equal_amount_and_currency() {
+        assert!(verify_payment(Mode::Sandbox, &order(), &paid(4500, "KRW", "TEST")).is_ok());
+        let err = verify_payment(Mode::Sandbox, &order(), &paid(100, "KRW", "TEST")).expect_err("amount mismatch");
+        assert!(err.contains("tampering") && err.contains("100"), "{err}");
+        assert!(verify_payment(Mode::Sandbox, &order(), &paid(4500, "USD", "TEST")).is_err());
+    }
+
+    #[test]
+    fn live_mode_refuses_payments_through_a_test_channel() {
+        assert!(verify_payment(Mode::Live, &order(), &paid(4500, "KRW", "LIVE")).is_ok());
+        let err = verify_payment(Mode::Live, &order(), &paid(4500, "KRW", "TEST")).expect_err("test channel");
+        assert!(err.contains("TEST channel"), "{err}");
+        let mut no_channel = paid(4500, "KRW", "LIVE");
+        no_channel.channel = None;
+        assert!(verify_payment(Mode::Live, &order(), &no_channel).is_err());
+    }
 }

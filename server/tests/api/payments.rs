@@ -326,3 +326,26 @@ async fn two_servers_sharing_the_database_fulfil_a_payment_once() {
     other.shutdown().await;
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn static_demo_is_served_with_spa_fallback_while_api_errors_stay_json() {
+    let h = Harness::start_with(false, None).await;
+    let site = tempfile::tempdir().expect("site dir");
+    std::fs::write(site.path().join("index.html"), "<html>demo shop</html>").expect("index");
+    std::fs::write(site.path().join("app.js"), "console.log(1)").expect("js");
+    let mut config = h.config();
+    config.static_dir = Some(site.path().to_owned());
+    let server = checkout_server::serve(config).await.expect("server");
+    let get = |path: &str| h.http.get(format!("{}{path}", server.base_url())).send();
+    let js = get("/app.js").await.expect("js");
+    assert_eq!(js.text().await.expect("text"), "console.log(1)");
+    let deep = get("/cart/checkout").await.expect("deep link");
+    assert_eq!(deep.status(), StatusCode::OK);
+    assert!(deep.text().await.expect("text").contains("demo shop"));
+    let api = get("/api/unknown").await.expect("api");
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = api.json().await.expect("json");
+    assert_eq!(body["error"], "not_found");
+    server.shutdown().await;
+    h.shutdown().await;
+}
