@@ -194,3 +194,55 @@ async fn main() -> anyhow::Result<()> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_config_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("sandbox-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sandbox.toml");
+        std::fs::write(
+            &file,
+            "apiSecret = \"from-file\"\nstoreId = \"store-file\"\n[faults]\nlatencyMs = 7\n",
+        )
+        .expect("write");
+        let args = Args::try_parse_from([
+            "portone-sandbox",
+            "--config",
+            file.to_str().expect("utf-8 path"),
+            "--api-secret",
+            "from-flag",
+            "--webhook-url",
+            "http://127.0.0.1:1/a",
+            "--webhook-url",
+            "http://127.0.0.1:1/b",
+            "--webhook-retry-base-ms",
+            "50",
+            "--webhook-drop",
+        ])
+        .expect("args");
+        let c = build_config(args).expect("config");
+        assert_eq!(c.api_secret, "from-flag");
+        assert_eq!(c.store_id, "store-file");
+        assert_eq!(c.faults.latency_ms, 7);
+        assert!(c.faults.webhook.drop);
+        assert_eq!(c.webhook_urls.len(), 2);
+        assert_eq!(c.webhook_retry_base, Duration::from_millis(50));
+        assert_eq!(c.channels.len(), 2, "default channels kept");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_unknown_config_field_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("sandbox-cfg-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sandbox.json");
+        std::fs::write(&file, r#"{"apiSecrett": "typo"}"#).expect("write");
+        let args = Args::try_parse_from(["portone-sandbox", "--config", file.to_str().expect("path")]).expect("args");
+        assert!(build_config(args).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
