@@ -349,3 +349,34 @@ async fn static_demo_is_served_with_spa_fallback_while_api_errors_stay_json() {
     server.shutdown().await;
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_cancel_interrupted_by_a_crash_is_completed_after_restart() {
+    let mut h = Harness::start_with(false, None).await;
+    let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
+    h.pay(&prepared, "approve", Some(1000)).await;
+    // The process decided to cancel (state written) and died before calling
+    // PortOne.
+    let moved = h
+        .db()
+        .transition(
+            &prepared.payment_id,
+            &["PENDING"],
+            checkout_server::db::STATUS_CANCELLING,
+            None,
+            Some("suspected tampering: recorded before the crash"),
+        )
+        .await
+        .expect("db");
+    assert!(moved);
+    h.stop_server().await;
+    assert_eq!(h.portone_payment(&prepared.payment_id).await["status"], "PAID");
+    h.start_server().await;
+
+    let status = h.complete_ok(&prepared.payment_id).await;
+    assert_eq!(status.status, OrderStatus::Cancelled);
+    assert_eq!(h.stored_status(&prepared.payment_id).await, "CANCELLED");
+    assert_eq!(h.portone_payment(&prepared.payment_id).await["status"], "CANCELLED");
+    assert_eq!(h.db().fulfilment_count(&prepared.payment_id).await.expect("db"), 0);
+    h.shutdown().await;
+}
