@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::config::Channel;
 use crate::rest::JsonBody;
-use crate::store::{lock, new_id, AppState, BillingKeyRec, PaymentRec, Status};
+use crate::store::{lock, new_id, AppState, BillingKeyRec, PaymentRec, Status, Store};
 use crate::webhook;
 
 const SDK_JS: &str = include_str!("assets/browser-sdk.js");
@@ -510,49 +510,46 @@ const EXPIRED: (&str, &str) = ("PAY_TIME_EXPIRED", "결제 유효 시간이 만�
 /// Finishes a session with an outcome (`approve`, `decline`, `cancel`,
 /// `virtualAccount`, `expire`). Idempotent: a finished session returns its result.
 pub(crate) fn complete(st: &AppState, session_id: &str, outcome: &str) -> Option<(Value, Option<String>)> {
-    let session = lock(&st.store).sessions.get(session_id).cloned()?;
-    if let Some(r) = &session.result {
-        return Some((r.clone(), session.redirect_to.clone()));
-    }
     let now = Utc::now();
-    let outcome = if session.expires_at.is_some_and(|at| at <= now) {
-        "expire"
-    } else {
-        outcome
-    };
-    let (result, events) = if session.billing.is_some() {
-        complete_billing(st, &session, outcome, now)
-    } else {
-        complete_payment(st, &session, outcome, now)
-    };
-    let redirect_to = match (session.mode, &session.redirect_url) {
-        (Mode::Redirect, Some(u)) => Some(redirect_target(u, &result)),
-        _ => None,
-    };
-    // Store the result unless another completion won the race.
-    let (result, redirect_to, won) = st.with_store(|s| match s.sessions.get_mut(session_id) {
-        Some(x) if x.result.is_none() => {
+    // One lock for the state change and the session result, so two racing
+    // completions (e.g. a popup's choice and its closing) cannot disagree.
+    let (result, redirect_to, events) = st.with_store(|s| {
+        let session = s.sessions.get(session_id)?.clone();
+        if let Some(r) = &session.result {
+            return Some((r.clone(), session.redirect_to.clone(), Vec::new()));
+        }
+        let outcome = if session.expires_at.is_some_and(|at| at <= now) {
+            "expire"
+        } else {
+            outcome
+        };
+        let (result, events) = if session.billing.is_some() {
+            complete_billing(s, &st.config.store_id, &session, outcome, now)
+        } else {
+            complete_payment(s, &session, outcome, now)
+        };
+        let redirect_to = match (session.mode, &session.redirect_url) {
+            (Mode::Redirect, Some(u)) => Some(redirect_target(u, &result)),
+            _ => None,
+        };
+        if let Some(x) = s.sessions.get_mut(session_id) {
             x.result = Some(result.clone());
             x.redirect_to = redirect_to.clone();
-            (result, redirect_to, true)
         }
-        Some(x) => (x.result.clone().unwrap_or(Value::Null), x.redirect_to.clone(), false),
-        None => (result, redirect_to, true),
-    });
-    if won {
-        for e in events {
-            e(st);
-        }
+        Some((result, redirect_to, events))
+    })?;
+    for e in events {
+        e(st);
     }
     Some((result, redirect_to))
 }
 
 type Emit = Box<dyn FnOnce(&AppState)>;
 
-fn complete_payment(st: &AppState, session: &Session, outcome: &str, now: DateTime<Utc>) -> (Value, Vec<Emit>) {
+fn complete_payment(s: &mut Store, session: &Session, outcome: &str, now: DateTime<Utc>) -> (Value, Vec<Emit>) {
     let pid = session.payment_id.clone().unwrap_or_default();
     let tx = session.tx_id.clone();
-    let applied = st.with_store(|s| {
+    let applied = (|| {
         let p = s
             .payments
             .get_mut(&pid)
@@ -588,7 +585,7 @@ fn complete_payment(st: &AppState, session: &Session, outcome: &str, now: DateTi
             }
         };
         Some((kind, p.notice_urls.clone()))
-    });
+    })();
     let result = match outcome {
         // Another attempt with the same paymentId replaced or finished this one.
         "approve" | "virtualAccount" if applied.is_none() => pg_failure("PAYMENT", session, STALE.0, STALE.1),
@@ -608,7 +605,13 @@ fn complete_payment(st: &AppState, session: &Session, outcome: &str, now: DateTi
     (result, events)
 }
 
-fn complete_billing(st: &AppState, session: &Session, outcome: &str, now: DateTime<Utc>) -> (Value, Vec<Emit>) {
+fn complete_billing(
+    s: &mut Store,
+    store_id: &str,
+    session: &Session,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> (Value, Vec<Emit>) {
     let Some(plan) = session.billing.clone() else {
         return (Value::Null, Vec::new());
     };
@@ -619,7 +622,7 @@ fn complete_billing(st: &AppState, session: &Session, outcome: &str, now: DateTi
             let key = new_id("billing-key");
             let rec = BillingKeyRec {
                 billing_key: key.clone(),
-                store_id: st.config.store_id.clone(),
+                store_id: store_id.to_owned(),
                 channel_key: plan.channel_key,
                 method: plan.method,
                 customer: plan.customer,
@@ -632,7 +635,7 @@ fn complete_billing(st: &AppState, session: &Session, outcome: &str, now: DateTi
                 deleted_at: None,
                 revision: 0,
             };
-            st.with_store(|s| s.billing_keys.insert(key.clone(), rec));
+            s.billing_keys.insert(key.clone(), rec);
             let k2 = key.clone();
             events.push(Box::new(move |st: &AppState| {
                 webhook::emit_billing_key(st, "BillingKey.Issued", &k2, &notice)

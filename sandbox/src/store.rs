@@ -233,7 +233,9 @@ impl PaymentRec {
         if let Some(c) = &self.custom_data {
             o.insert("customData".into(), c.clone().into());
         }
-        o.insert("disputes".into(), json!([]));
+        if self.status == Status::Paid {
+            o.insert("disputes".into(), json!([]));
+        }
         if let Some(p) = self.paid_at {
             o.insert("paidAt".into(), ts(p).into());
         }
@@ -293,15 +295,19 @@ impl PaymentRec {
             "MOBILE" => json!({"type": "PaymentMethodMobile", "phoneNumber": "01000000000"}),
             _ => json!({
                 "type": "PaymentMethodCard",
-                "card": {"publisher": "SANDBOX", "issuer": "SANDBOX", "brand": "LOCAL",
-                         "type": "CREDIT", "ownerType": "PERSONAL", "bin": "123456",
-                         "name": "샌드박스카드", "number": "12345600****000*"},
+                "card": sandbox_card(),
                 "approvalNumber": "00000000",
                 "installment": {"month": 0, "isInterestFree": false},
                 "pointUsed": false
             }),
         }
     }
+}
+
+/// The `Card` object the sandbox reports for every card.
+fn sandbox_card() -> Value {
+    json!({"publisher": "SANDBOX", "issuer": "SANDBOX", "brand": "LOCAL", "type": "CREDIT",
+           "ownerType": "PERSONAL", "bin": "123456", "name": "샌드박스카드", "number": "12345600****000*"})
 }
 
 /// `channel` object of REST responses.
@@ -350,15 +356,12 @@ impl BillingKeyRec {
             "method": if self.revision.is_multiple_of(2) {
                 json!({"type": "BillingKeyPaymentMethodEasyPayCharge"})
             } else {
-                json!({"type": "BillingKeyPaymentMethodEasyPayCard"})
+                json!({"type": "BillingKeyPaymentMethodCard", "card": sandbox_card()})
             }}),
             "MOBILE" => {
                 json!({"type": "BillingKeyPaymentMethodMobile", "phoneNumber": "01000000000"})
             }
-            _ => json!({"type": "BillingKeyPaymentMethodCard",
-                        "card": {"publisher": "SANDBOX", "issuer": "SANDBOX", "brand": "LOCAL",
-                                 "type": "CREDIT", "ownerType": "PERSONAL", "bin": "123456",
-                                 "name": "샌드박스카드", "number": "12345600****000*"}}),
+            _ => json!({"type": "BillingKeyPaymentMethodCard", "card": sandbox_card()}),
         };
         o.insert("methods".into(), json!([method]));
         let channels: Vec<Value> = config
