@@ -244,6 +244,27 @@ impl Harness {
         (status, body)
     }
 
+    /// Waits until the sandbox has no pending webhook delivery and has
+    /// delivered at least one of `kind`.
+    pub async fn webhooks_settled(&self, kind: &str) {
+        eventually("sandbox webhooks to be delivered", Duration::from_secs(15), || async {
+            let list: Value = self
+                .http
+                .get(format!("{}/__sandbox/webhooks", self.sandbox.base_url()))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let all = list.as_array()?;
+            let settled = all.iter().all(|d| d["status"] != "pending");
+            let delivered = all.iter().any(|d| d["type"] == kind && d["status"] == "delivered");
+            (settled && delivered).then_some(())
+        })
+        .await;
+    }
+
     pub async fn shutdown(mut self) {
         self.stop_server().await;
         self.sandbox.shutdown().await;

@@ -57,10 +57,7 @@ async fn happy_path_computes_the_amount_pays_and_fulfils_exactly_once() {
     assert_eq!(body["status"], "PAID");
 
     // The Transaction.Paid webhook arrives too; still one fulfilment.
-    eventually("the Paid webhook to be processed", Duration::from_secs(10), || async {
-        (h.db().processed_webhook_count().await.ok()? >= 1).then_some(())
-    })
-    .await;
+    h.webhooks_settled("Transaction.Paid").await;
     assert_eq!(h.db().fulfilment_count(&prepared.payment_id).await.expect("db"), 1);
     assert_eq!(h.db().stock("americano").await.expect("db"), Some(stock_before - 2));
     h.shutdown().await;
@@ -210,21 +207,7 @@ async fn fifty_concurrent_completes_and_duplicate_webhooks_fulfil_once() {
         assert_eq!(code, StatusCode::OK, "{body}");
     }
     // The sandbox's own (duplicated) deliveries.
-    eventually("sandbox webhooks to be delivered", Duration::from_secs(15), || async {
-        let list: serde_json::Value = h
-            .http
-            .get(format!("{}/__sandbox/webhooks", h.sandbox.base_url()))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let all = list.as_array()?;
-        let done = all.iter().all(|d| d["status"] != "pending");
-        (done && all.iter().any(|d| d["type"] == "Transaction.Paid")).then_some(())
-    })
-    .await;
+    h.webhooks_settled("Transaction.Paid").await;
     assert_eq!(h.db().fulfilment_count(&prepared.payment_id).await.expect("db"), 1);
     assert_eq!(h.db().stock("cafe-latte").await.expect("db"), Some(stock_before - 3));
     h.shutdown().await;
