@@ -405,10 +405,7 @@ mod tests {
             }],
             customer: None,
         };
-        round_trip(
-            &req,
-            json!({"items": [{"productId": "americano", "quantity": 2}]}),
-        );
+        round_trip(&req, json!({"items": [{"productId": "americano", "quantity": 2}]}));
     }
 
     #[test]
@@ -579,9 +576,6 @@ mod tests {
         assert_eq!(complete_path("p1"), "/api/payments/p1/complete");
         assert_eq!(payment_path("p1"), "/api/payments/p1");
         assert_eq!(subscription_path("s1"), "/api/subscriptions/s1");
-        assert_eq!(
-            subscription_charge_path("s1"),
-            "/api/subscriptions/s1/charge"
-        );
+        assert_eq!(subscription_charge_path("s1"), "/api/subscriptions/s1/charge");
     }
 }
