@@ -88,11 +88,12 @@ async fn main() -> anyhow::Result<()> {
         None => portone.webhook_secrets = vec![DEFAULT_SANDBOX_WEBHOOK_SECRET.into()],
     }
     let db = args.db;
-    let database_path = PathBuf::from(
-        db.strip_prefix("sqlite://")
-            .or_else(|| db.strip_prefix("sqlite:"))
-            .unwrap_or(&db),
-    );
+    // Accept `path`, `sqlite:path` and `sqlite://path?mode=rwc` forms.
+    let without_scheme = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(&db);
+    let database_path = PathBuf::from(without_scheme.split_once('?').map_or(without_scheme, |(path, _)| path));
     let config = Config {
         addr: args.addr,
         database_path,
