@@ -280,7 +280,10 @@ async fn deliver(
         if ok || give_up {
             return;
         }
-        let delay = st.config.webhook_retry_base * 2u32.saturating_pow(attempt - 1);
+        let delay = st
+            .config
+            .webhook_retry_base
+            .saturating_mul(2u32.saturating_pow(attempt - 1));
         tokio::time::sleep(delay).await;
     }
 }

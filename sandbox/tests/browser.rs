@@ -91,10 +91,19 @@ async fn browser(driver: &Driver, mobile: bool) -> Client {
 async fn merchant_site() -> String {
     async fn page(Query(q): Query<std::collections::HashMap<String, String>>) -> Html<String> {
         let sdk = q.get("sdk").cloned().unwrap_or_default();
-        let sdk = sdk.replace('"', "");
+        let sdk = sdk.replace(['"', '<', '>', '\\'], "");
+        // `dynamic=1` injects the script the way @portone/browser-sdk's loader does.
+        let tag = if q.contains_key("dynamic") {
+            format!(
+                r#"<script>var s = document.createElement("script"); s.src = "{sdk}";
+document.head.appendChild(s);</script>"#
+            )
+        } else {
+            format!(r#"<script src="{sdk}"></script>"#)
+        };
         Html(format!(
             r#"<!doctype html><html><head><meta charset="utf-8"><title>merchant</title>
-<script src="{sdk}"></script>
+{tag}
 <script>
 window.__run = function (fn, req) {{
   window.__done = false; window.__result = undefined; window.__error = undefined;
@@ -122,8 +131,13 @@ window.__run = function (fn, req) {{
 }
 
 async fn open_checkout(c: &Client, site: &str, sb: &RunningSandbox, sdk_query: &str) {
+    open_checkout_page(c, site, sb, sdk_query, false).await
+}
+
+async fn open_checkout_page(c: &Client, site: &str, sb: &RunningSandbox, sdk_query: &str, dynamic: bool) {
     let sdk = format!("{}/v2/browser-sdk.js{sdk_query}", sb.base_url());
-    let url = format!("{site}/checkout?sdk={}", urlencode(&sdk));
+    let extra = if dynamic { "&dynamic=1" } else { "" };
+    let url = format!("{site}/checkout?sdk={}{extra}", urlencode(&sdk));
     c.goto(&url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -485,6 +499,24 @@ async fn on_a_mobile_profile_the_window_redirects_back_to_redirect_url_with_the_
     assert_eq!(q["pgCode"], "INSUFFICIENT_BALANCE");
     assert_eq!(q["pgMessage"], "잔액이 부족합니다.");
     assert!(q.contains_key("message"));
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_sdk_injected_by_a_loader_on_another_origin_talks_to_the_sandbox_origin() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    assert_ne!(site, sb.base_url());
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout_page(&c, &site, &sb, "?outcome=approve", true).await;
+    run(&c, "requestPayment", card_request("browser-dynamic", 1200)).await;
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["paymentId"], "browser-dynamic");
+    assert!(r.get("code").is_none(), "{r}");
+    let (_, p) = api(&sb, "GET", "/payments/browser-dynamic", None).await;
+    assert_eq!(p["status"], "PAID");
     c.close().await.unwrap();
     sb.shutdown().await;
 }

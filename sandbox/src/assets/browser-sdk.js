@@ -2,7 +2,10 @@
  * Talks only to the sandbox origin this script was loaded from. */
 (function () {
   "use strict";
-  var script = document.currentScript;
+  // document.currentScript is set for classic scripts, including ones a loader
+  // inserts; fall back to the first script tag that looks like this SDK.
+  var script = document.currentScript ||
+    document.querySelector('script[src*="/v2/browser-sdk.js"]');
   var src = script && script.src ? new URL(script.src, location.href) : null;
   var BASE = src ? src.origin : location.origin;
   var SCRIPT_OUTCOME = src ? src.searchParams.get("outcome") : null;
