@@ -28,7 +28,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use config::{
     default_channels, Channel, Faults, SandboxConfig, WebhookFaults, CARD_CHANNEL_KEY, DEFAULT_ADDR,
@@ -100,7 +101,11 @@ fn app(st: AppState) -> Router {
             store::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
         })
         .layer(DefaultBodyLimit::max(rest::BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .on_request(DefaultOnRequest::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(st)
 }
 

@@ -161,9 +161,7 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=debug".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let config = build_config(Args::parse())?;
     let sandbox = portone_sandbox::spawn(config).await?;
