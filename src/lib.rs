@@ -16,7 +16,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod machine;
 pub mod model;
 pub mod protocol;
+pub mod redirect;
 #[cfg(feature = "browser")]
 pub mod sdk;

@@ -1,0 +1,56 @@
+//! The checkout flows as pure state machines (no DOM, no network), driven
+//! by the components and tested natively.
+//!
+//! - [`payment`]: `requestPayment`, PC promise and mobile redirect flows.
+//! - [`billing`]: `requestIssueBillingKey`, the same shape.
+
+pub mod billing;
+pub mod payment;
+
+/// Why a flow ended in a failed or cancelled state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureReason {
+    /// The backend could not prepare the order.
+    Prepare,
+    /// The SDK refused the request before opening the window.
+    Rejected,
+    /// The PG declined (or failed) in the window.
+    Pg,
+    /// The customer cancelled in the window.
+    CancelledByCustomer,
+    /// The backend verified the payment as failed.
+    Declined,
+    /// The merchant cancelled after payment (amount mismatch, out of stock).
+    CancelledByMerchant,
+    /// The backend refused the request (unknown order, invalid key).
+    Refused,
+}
+
+/// A failure: what the customer sees is kept apart from developer detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Why.
+    pub reason: FailureReason,
+    /// Text for the customer from the PG or the backend (rendered as text),
+    /// shown after the checkout's own sentence for `reason`.
+    pub customer_message: Option<String>,
+    /// Developer detail (logged to the console, not shown).
+    pub detail: String,
+}
+
+/// The delay before the automatic re-check number `checks` (0-based) of an
+/// unknown outcome: 2 s, 4 s, 8 s, ... at most 30 s.
+pub fn recheck_delay_ms(checks: u32) -> u32 {
+    2_000u32.saturating_mul(1 << checks.min(4)).min(30_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recheck_delay_ms;
+
+    #[test]
+    fn recheck_delays_grow_and_are_capped() {
+        let d: Vec<u32> = (0..7).map(recheck_delay_ms).collect();
+        assert_eq!(d, [2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    }
+}

@@ -1,0 +1,979 @@
+//! The payment checkout as one state machine (pure: no DOM, no network).
+//!
+//! [`CheckoutState::on`] takes an [`Event`] and returns the next state and
+//! the [`Effect`]s to run; the component runs them and feeds their results
+//! back as events. Every transition is tested natively.
+//!
+//! ```text
+//! Idle ─Pay→ Preparing ─Prepared→ AwaitingPayment ─Sdk(Completed)→ Verifying ─Confirmed(PAID)→ Paid
+//!                │                   │  ├─Sdk(Redirected)→ Redirecting ··(page returns)··→ Verifying
+//!                │                   │  ├─Sdk(Failed)→ Failed | Cancelled ─Pay→ AwaitingPayment (same paymentId)
+//!                │                   │  └─SdkRejected→ Failed
+//!                └─PrepareFailed→ Failed            Verifying ─CompleteFailed→ (GET status) ─StatusFailed→ Unknown
+//!                                                   Unknown ─CheckAgain→ Verifying
+//! ```
+
+use super::{recheck_delay_ms, Failure, FailureReason};
+use crate::model::{ErrorCode, PaymentOutcome, USER_CANCEL_PG_CODES};
+use crate::protocol::{CompleteRequest, OrderStatus, PaymentStatus, PreparedCustomer, PreparedPayment};
+use crate::redirect::{FailureHint, PaymentReturn};
+use serde::{Deserialize, Serialize};
+
+/// What the checkout knows of the order it is paying (saved in
+/// `sessionStorage` before the SDK is called, so a redirect can resume).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRef {
+    /// The one `paymentId` of this order, reused for every retry.
+    pub payment_id: String,
+    /// The order name, when known.
+    #[serde(default)]
+    pub order_name: Option<String>,
+    /// The server-computed amount, when known.
+    #[serde(default)]
+    pub total_amount: Option<i64>,
+    /// The currency, when known.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The customer the backend prepared, if any.
+    #[serde(default)]
+    pub customer: Option<PreparedCustomer>,
+}
+
+impl From<PreparedPayment> for OrderRef {
+    fn from(p: PreparedPayment) -> Self {
+        Self {
+            payment_id: p.payment_id,
+            order_name: Some(p.order_name),
+            total_amount: Some(p.total_amount),
+            currency: Some(p.currency),
+            customer: p.customer,
+        }
+    }
+}
+
+impl OrderRef {
+    /// An order known only by its id (a return without saved state).
+    pub fn bare(payment_id: impl Into<String>) -> Self {
+        Self {
+            payment_id: payment_id.into(),
+            order_name: None,
+            total_amount: None,
+            currency: None,
+            customer: None,
+        }
+    }
+
+    /// The prepared payment, if every field the SDK needs is known.
+    pub fn prepared(&self) -> Option<PreparedPayment> {
+        Some(PreparedPayment {
+            payment_id: self.payment_id.clone(),
+            order_name: self.order_name.clone()?,
+            total_amount: self.total_amount?,
+            currency: self.currency.clone()?,
+            customer: self.customer.clone(),
+        })
+    }
+
+    /// Fills unknown fields from the backend's status.
+    fn with_status(mut self, s: &PaymentStatus) -> Self {
+        self.order_name.get_or_insert_with(|| s.order_name.clone());
+        self.total_amount.get_or_insert(s.total_amount);
+        self.currency.get_or_insert_with(|| s.currency.clone());
+        self
+    }
+}
+
+/// The checkout's state: one tagged enum.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CheckoutState {
+    /// Nothing started.
+    #[default]
+    Idle,
+    /// Asking the backend for the order (`paymentId`, amount).
+    Preparing,
+    /// The payment window is open.
+    AwaitingPayment {
+        /// The order.
+        order: OrderRef,
+    },
+    /// The page is leaving for the PG; it resumes on return.
+    Redirecting {
+        /// The order.
+        order: OrderRef,
+    },
+    /// The backend is verifying the payment with PortOne.
+    Verifying {
+        /// The order.
+        order: OrderRef,
+        /// A failure reported by the return URL (only a hint).
+        hint: Option<FailureHint>,
+        /// How many automatic re-checks came before.
+        checks: u32,
+    },
+    /// Verified paid.
+    Paid {
+        /// The order.
+        order: OrderRef,
+        /// The backend's answer.
+        status: PaymentStatus,
+    },
+    /// A virtual account was issued; the payment completes on deposit.
+    VirtualAccountIssued {
+        /// The order.
+        order: OrderRef,
+        /// The backend's answer.
+        status: PaymentStatus,
+    },
+    /// Failed; paying again reuses the order.
+    Failed {
+        /// The order, if one was prepared.
+        order: Option<OrderRef>,
+        /// Why.
+        failure: Failure,
+    },
+    /// Cancelled (by the customer, or by the merchant after payment);
+    /// paying again reuses the order.
+    Cancelled {
+        /// The order, if one was prepared.
+        order: Option<OrderRef>,
+        /// Why.
+        failure: Failure,
+    },
+    /// The outcome is not known yet (a lost answer): never shown as failed.
+    Unknown {
+        /// The order.
+        order: OrderRef,
+        /// How many automatic re-checks came before.
+        checks: u32,
+    },
+}
+
+impl CheckoutState {
+    /// The stable name used in `data-state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Preparing => "preparing",
+            Self::AwaitingPayment { .. } => "awaiting-payment",
+            Self::Redirecting { .. } => "redirecting",
+            Self::Verifying { .. } => "verifying",
+            Self::Paid { .. } => "paid",
+            Self::VirtualAccountIssued { .. } => "virtual-account-issued",
+            Self::Failed { .. } => "failed",
+            Self::Cancelled { .. } => "cancelled",
+            Self::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Whether something is in flight (the pay button is disabled).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Self::Preparing | Self::AwaitingPayment { .. } | Self::Redirecting { .. } | Self::Verifying { .. }
+        )
+    }
+
+    /// Whether the pay button may start (or retry) a payment.
+    pub fn can_pay(&self) -> bool {
+        matches!(self, Self::Idle | Self::Failed { .. } | Self::Cancelled { .. })
+    }
+
+    /// The order, once one exists.
+    pub fn order(&self) -> Option<&OrderRef> {
+        match self {
+            Self::Idle | Self::Preparing => None,
+            Self::AwaitingPayment { order }
+            | Self::Redirecting { order }
+            | Self::Verifying { order, .. }
+            | Self::Paid { order, .. }
+            | Self::VirtualAccountIssued { order, .. }
+            | Self::Unknown { order, .. } => Some(order),
+            Self::Failed { order, .. } | Self::Cancelled { order, .. } => order.as_ref(),
+        }
+    }
+
+    /// The failure, in failed and cancelled states.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::Failed { failure, .. } | Self::Cancelled { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The pay button was pressed.
+    Pay,
+    /// The backend prepared the order.
+    Prepared(PreparedPayment),
+    /// Preparing failed (developer detail).
+    PrepareFailed(String),
+    /// The SDK promise resolved.
+    Sdk(PaymentOutcome),
+    /// The SDK promise rejected before the window opened.
+    SdkRejected {
+        /// The SDK's code, if any.
+        code: Option<ErrorCode>,
+        /// Developer detail.
+        detail: String,
+    },
+    /// The page loaded with a payment result in its query.
+    Returned {
+        /// The query's result (a hint).
+        ret: PaymentReturn,
+        /// What was saved before leaving, if this tab still has it.
+        saved: Option<OrderRef>,
+    },
+    /// The backend answered `complete` or `status`.
+    Confirmed(PaymentStatus),
+    /// The backend refused the request definitively (4xx): message for
+    /// the customer and developer detail.
+    Refused {
+        /// The backend's message.
+        message: String,
+        /// Developer detail.
+        detail: String,
+    },
+    /// `complete` could not reach the backend after its retries.
+    CompleteFailed(String),
+    /// `status` could not reach the backend either.
+    StatusFailed(String),
+    /// The customer asked to check again.
+    CheckAgain,
+    /// An automatic re-check scheduled in the `Unknown` state with `checks`.
+    AutoCheck {
+        /// The `checks` of the state that scheduled it.
+        checks: u32,
+    },
+    /// What to buy changed: a prepared order no longer applies.
+    OrderChanged,
+}
+
+/// What the component must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Ask the backend to prepare an order.
+    Prepare,
+    /// Save the order to `sessionStorage` (before the SDK may redirect).
+    Save(OrderRef),
+    /// Call `requestPayment` for this order.
+    RequestPayment(PreparedPayment),
+    /// Post `complete` (with retries), answering `Confirmed`, `Refused` or
+    /// `CompleteFailed`.
+    Complete {
+        /// The order's id.
+        payment_id: String,
+        /// The hint for the backend.
+        body: CompleteRequest,
+    },
+    /// `GET` the order's status, answering `Confirmed`, `Refused` or
+    /// `StatusFailed`.
+    FetchStatus {
+        /// The order's id.
+        payment_id: String,
+    },
+    /// Remove the saved order.
+    Forget {
+        /// The order's id.
+        payment_id: String,
+    },
+    /// Send `AutoCheck { checks }` after `delay_ms`.
+    ScheduleCheck {
+        /// The delay.
+        delay_ms: u32,
+        /// The `checks` to echo.
+        checks: u32,
+    },
+}
+
+fn is_cancel(pg_code: Option<&str>, code: &str) -> bool {
+    code == ErrorCode::Cancelled.as_str() || pg_code.is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c))
+}
+
+fn pay_order(order: OrderRef) -> (CheckoutState, Vec<Effect>) {
+    match order.prepared() {
+        Some(p) => (
+            CheckoutState::AwaitingPayment { order: order.clone() },
+            vec![Effect::Save(order), Effect::RequestPayment(p)],
+        ),
+        // Only a bare return lacks the amount; a fresh order is prepared.
+        None => (CheckoutState::Preparing, vec![Effect::Prepare]),
+    }
+}
+
+fn complete(order: &OrderRef, body: CompleteRequest) -> Effect {
+    Effect::Complete {
+        payment_id: order.payment_id.clone(),
+        body,
+    }
+}
+
+fn unknown(order: OrderRef, checks: u32) -> (CheckoutState, Vec<Effect>) {
+    (
+        CheckoutState::Unknown {
+            order,
+            checks: checks + 1,
+        },
+        vec![Effect::ScheduleCheck {
+            delay_ms: recheck_delay_ms(checks),
+            checks: checks + 1,
+        }],
+    )
+}
+
+fn confirmed(
+    order: OrderRef,
+    hint: Option<FailureHint>,
+    checks: u32,
+    status: PaymentStatus,
+) -> (CheckoutState, Vec<Effect>) {
+    let order = order.with_status(&status);
+    let forget = Effect::Forget {
+        payment_id: order.payment_id.clone(),
+    };
+    match status.status {
+        OrderStatus::Paid => (CheckoutState::Paid { order, status }, vec![forget]),
+        OrderStatus::VirtualAccountIssued => (CheckoutState::VirtualAccountIssued { order, status }, vec![forget]),
+        OrderStatus::Failed => {
+            let failure = Failure {
+                reason: FailureReason::Declined,
+                customer_message: status
+                    .failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .or_else(|| hint.as_ref().and_then(|h| h.pg_message.clone().or(h.message.clone()))),
+                detail: format!("the backend reports the payment {} as FAILED", status.payment_id),
+            };
+            let cancel = status
+                .failure
+                .as_ref()
+                .is_some_and(|f| is_cancel(f.pg_code.as_deref(), f.code.as_deref().unwrap_or("")));
+            let order = Some(order);
+            if cancel {
+                (CheckoutState::Cancelled { order, failure }, vec![forget])
+            } else {
+                (CheckoutState::Failed { order, failure }, vec![forget])
+            }
+        }
+        OrderStatus::Cancelled => {
+            let failure = Failure {
+                reason: FailureReason::CancelledByMerchant,
+                customer_message: status.message.clone().or(status.failure.as_ref().map(|f| f.message.clone())),
+                detail: format!("the backend reports the payment {} as CANCELLED", status.payment_id),
+            };
+            (
+                CheckoutState::Cancelled {
+                    order: Some(order),
+                    failure,
+                },
+                vec![forget],
+            )
+        }
+        OrderStatus::Pending => match hint {
+            // The return URL said it failed and PortOne has no payment: the
+            // attempt failed (the hint only supplies the words).
+            Some(h) => {
+                let cancel = is_cancel(h.pg_code.as_deref(), &h.code);
+                let failure = Failure {
+                    reason: if cancel {
+                        FailureReason::CancelledByCustomer
+                    } else {
+                        FailureReason::Pg
+                    },
+                    customer_message: h.pg_message.clone().or(h.message.clone()),
+                    detail: format!("redirect returned code {} and the backend has no payment", h.code),
+                };
+                let order = Some(order);
+                if cancel {
+                    (CheckoutState::Cancelled { order, failure }, vec![forget])
+                } else {
+                    (CheckoutState::Failed { order, failure }, vec![forget])
+                }
+            }
+            None => unknown(order, checks),
+        },
+    }
+}
+
+impl CheckoutState {
+    /// The next state and the effects to run. Events that do not apply to
+    /// the current state are ignored (no effects): a double click, a late
+    /// answer, a stale timer.
+    pub fn on(self, event: Event) -> (CheckoutState, Vec<Effect>) {
+        use CheckoutState as S;
+        use Event as E;
+        match (self, event) {
+            // Starting or retrying.
+            (S::Idle, E::Pay) => (S::Preparing, vec![Effect::Prepare]),
+            (S::Failed { order: Some(o), .. } | S::Cancelled { order: Some(o), .. }, E::Pay) => pay_order(o),
+            (S::Failed { order: None, .. } | S::Cancelled { order: None, .. }, E::Pay) => {
+                (S::Preparing, vec![Effect::Prepare])
+            }
+            (S::Preparing, E::Prepared(p)) => pay_order(OrderRef::from(p)),
+            (S::Preparing, E::PrepareFailed(detail)) => (
+                S::Failed {
+                    order: None,
+                    failure: Failure {
+                        reason: FailureReason::Prepare,
+                        customer_message: None,
+                        detail,
+                    },
+                },
+                vec![],
+            ),
+            (S::Preparing, E::Refused { message, detail }) => (
+                S::Failed {
+                    order: None,
+                    failure: Failure {
+                        reason: FailureReason::Prepare,
+                        customer_message: Some(message),
+                        detail,
+                    },
+                },
+                vec![],
+            ),
+
+            // The SDK's answers.
+            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Completed(done))) => {
+                let body = CompleteRequest {
+                    tx_id: Some(done.tx_id),
+                    ..Default::default()
+                };
+                let effect = complete(&order, body);
+                (
+                    S::Verifying {
+                        order,
+                        hint: None,
+                        checks: 0,
+                    },
+                    vec![effect],
+                )
+            }
+            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Failed(f))) => {
+                let failure = Failure {
+                    reason: if f.is_user_cancel() {
+                        FailureReason::CancelledByCustomer
+                    } else {
+                        FailureReason::Pg
+                    },
+                    customer_message: Some(f.customer_message().to_string()).filter(|m| !m.trim().is_empty()),
+                    detail: format!("{}: {}", f.code, f.message),
+                };
+                let forget = Effect::Forget {
+                    payment_id: order.payment_id.clone(),
+                };
+                let order = Some(order);
+                if f.is_user_cancel() {
+                    (S::Cancelled { order, failure }, vec![forget])
+                } else {
+                    (S::Failed { order, failure }, vec![forget])
+                }
+            }
+            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Redirected)) => (S::Redirecting { order }, vec![]),
+            (
+                S::AwaitingPayment { order },
+                E::SdkRejected {
+                    code: Some(ErrorCode::PaymentAlreadyPaid),
+                    ..
+                },
+            ) => {
+                // PortOne says this order is already paid: ask the backend.
+                let effect = complete(&order, CompleteRequest::default());
+                (
+                    S::Verifying {
+                        order,
+                        hint: None,
+                        checks: 0,
+                    },
+                    vec![effect],
+                )
+            }
+            (S::AwaitingPayment { order }, E::SdkRejected { code, detail }) => {
+                let forget = Effect::Forget {
+                    payment_id: order.payment_id.clone(),
+                };
+                (
+                    S::Failed {
+                        order: Some(order),
+                        failure: Failure {
+                            reason: FailureReason::Rejected,
+                            customer_message: None,
+                            detail: match code {
+                                Some(c) => format!("{c}: {detail}"),
+                                None => detail,
+                            },
+                        },
+                    },
+                    vec![forget],
+                )
+            }
+
+            // A redirect return: only the backend decides.
+            (s, E::Returned { ret, saved }) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => {
+                let order = saved
+                    .filter(|o| o.payment_id == ret.payment_id)
+                    .unwrap_or_else(|| OrderRef::bare(&ret.payment_id));
+                let body = CompleteRequest {
+                    tx_id: ret.tx_id.clone(),
+                    code: ret.failure.as_ref().map(|f| f.code.clone()),
+                    message: ret.failure.as_ref().and_then(|f| f.message.clone()),
+                    pg_code: ret.failure.as_ref().and_then(|f| f.pg_code.clone()),
+                    pg_message: ret.failure.as_ref().and_then(|f| f.pg_message.clone()),
+                };
+                let effect = complete(&order, body);
+                (
+                    S::Verifying {
+                        order,
+                        hint: ret.failure,
+                        checks: 0,
+                    },
+                    vec![effect],
+                )
+            }
+
+            // The backend's answers.
+            (S::Verifying { order, hint, checks }, E::Confirmed(status)) if status.payment_id == order.payment_id => {
+                confirmed(order, hint, checks, status)
+            }
+            (S::Verifying { order, .. }, E::Refused { message, detail }) => {
+                let forget = Effect::Forget {
+                    payment_id: order.payment_id.clone(),
+                };
+                (
+                    S::Failed {
+                        order: Some(order),
+                        failure: Failure {
+                            reason: FailureReason::Refused,
+                            customer_message: Some(message),
+                            detail,
+                        },
+                    },
+                    vec![forget],
+                )
+            }
+            (S::Verifying { order, hint, checks }, E::CompleteFailed(_)) => {
+                let effect = Effect::FetchStatus {
+                    payment_id: order.payment_id.clone(),
+                };
+                (S::Verifying { order, hint, checks }, vec![effect])
+            }
+            (S::Verifying { order, checks, .. }, E::StatusFailed(_)) => unknown(order, checks),
+
+            // Unknown: ask again, by hand or on a timer.
+            (S::Unknown { order, checks }, E::CheckAgain) => {
+                let effect = complete(&order, CompleteRequest::default());
+                (
+                    S::Verifying {
+                        order,
+                        hint: None,
+                        checks,
+                    },
+                    vec![effect],
+                )
+            }
+            (S::Unknown { order, checks }, E::AutoCheck { checks: c }) if c == checks => {
+                S::Unknown { order, checks }.on(E::CheckAgain)
+            }
+
+            // A new cart drops an order that was not paid.
+            (S::Failed { .. } | S::Cancelled { .. }, E::OrderChanged) => (S::Idle, vec![]),
+
+            // Anything else does not apply here.
+            (s, _) => (s, vec![]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PaymentCompleted, SdkFailure};
+    use crate::protocol::PaymentFailure;
+
+    fn prepared() -> PreparedPayment {
+        PreparedPayment {
+            payment_id: "order-1".into(),
+            order_name: "아메리카노 2잔".into(),
+            total_amount: 9000,
+            currency: "KRW".into(),
+            customer: None,
+        }
+    }
+
+    fn order() -> OrderRef {
+        OrderRef::from(prepared())
+    }
+
+    fn status(s: OrderStatus) -> PaymentStatus {
+        PaymentStatus {
+            payment_id: "order-1".into(),
+            status: s,
+            order_name: "아메리카노 2잔".into(),
+            total_amount: 9000,
+            currency: "KRW".into(),
+            paid_at: None,
+            failure: None,
+            message: None,
+        }
+    }
+
+    fn awaiting() -> CheckoutState {
+        CheckoutState::AwaitingPayment { order: order() }
+    }
+
+    fn verifying() -> CheckoutState {
+        CheckoutState::Verifying {
+            order: order(),
+            hint: None,
+            checks: 0,
+        }
+    }
+
+    fn failure(pg_code: Option<&str>) -> SdkFailure {
+        SdkFailure {
+            code: ErrorCode::FailureTypePg,
+            message: "[X] 거절".into(),
+            pg_code: pg_code.map(str::to_string),
+            pg_message: Some("잔액이 부족합니다.".into()),
+            payment_id: Some("order-1".into()),
+            tx_id: Some("tx-1".into()),
+        }
+    }
+
+    #[test]
+    fn pay_from_idle_prepares_an_order() {
+        assert_eq!(
+            CheckoutState::Idle.on(Event::Pay),
+            (CheckoutState::Preparing, vec![Effect::Prepare])
+        );
+    }
+
+    #[test]
+    fn a_prepared_order_is_saved_then_sent_to_the_sdk() {
+        let (s, fx) = CheckoutState::Preparing.on(Event::Prepared(prepared()));
+        assert_eq!(s, awaiting());
+        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+    }
+
+    #[test]
+    fn a_failed_prepare_is_failed_without_an_order() {
+        let (s, fx) = CheckoutState::Preparing.on(Event::PrepareFailed("network".into()));
+        assert!(matches!(&s, CheckoutState::Failed { order: None, failure } if failure.reason == FailureReason::Prepare));
+        assert!(fx.is_empty());
+        let (s, _) = CheckoutState::Preparing.on(Event::Refused {
+            message: "품절".into(),
+            detail: "409".into(),
+        });
+        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("품절"));
+        // And paying again prepares again.
+        assert_eq!(s.on(Event::Pay).1, vec![Effect::Prepare]);
+    }
+
+    #[test]
+    fn does_not_pay_twice_when_the_button_is_double_clicked() {
+        for busy in [
+            CheckoutState::Preparing,
+            awaiting(),
+            verifying(),
+            CheckoutState::Redirecting { order: order() },
+        ] {
+            let (s, fx) = busy.clone().on(Event::Pay);
+            assert_eq!((s, fx), (busy, vec![]));
+        }
+    }
+
+    #[test]
+    fn a_completed_payment_is_verified_by_the_backend() {
+        let done = PaymentCompleted {
+            payment_id: "order-1".into(),
+            tx_id: "tx-1".into(),
+            payment_token: None,
+        };
+        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Completed(done)));
+        assert_eq!(s, verifying());
+        assert_eq!(
+            fx,
+            vec![Effect::Complete {
+                payment_id: "order-1".into(),
+                body: CompleteRequest {
+                    tx_id: Some("tx-1".into()),
+                    ..Default::default()
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn a_pg_failure_shows_the_pg_message_and_retry_reuses_the_order() {
+        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some("INSUFFICIENT_BALANCE")))));
+        let CheckoutState::Failed { order: Some(o), failure } = &s else {
+            panic!("expected Failed, got {s:?}");
+        };
+        assert_eq!(o.payment_id, "order-1");
+        assert_eq!(failure.reason, FailureReason::Pg);
+        assert_eq!(failure.customer_message.as_deref(), Some("잔액이 부족합니다."));
+        assert_eq!(fx, vec![Effect::Forget { payment_id: "order-1".into() }]);
+        let (s, fx) = s.on(Event::Pay);
+        assert_eq!(s, awaiting());
+        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+    }
+
+    #[test]
+    fn a_user_cancel_is_cancelled_and_retry_reuses_the_order() {
+        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some("PAY_PROCESS_CANCELED")))));
+        assert_eq!(s.name(), "cancelled");
+        assert!(s.can_pay());
+        let (s, fx) = s.on(Event::Pay);
+        assert_eq!(s, awaiting());
+        assert!(matches!(&fx[1], Effect::RequestPayment(p) if p.payment_id == "order-1"));
+    }
+
+    #[test]
+    fn undefined_from_the_sdk_means_redirecting() {
+        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Redirected));
+        assert_eq!(s, CheckoutState::Redirecting { order: order() });
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn a_rejection_before_the_window_is_failed_with_detail_kept_for_developers() {
+        let (s, _) = awaiting().on(Event::SdkRejected {
+            code: Some(ErrorCode::InvalidArgument),
+            detail: "bad field".into(),
+        });
+        let f = s.failure().cloned().unwrap_or_else(|| panic!("failure expected"));
+        assert_eq!(f.reason, FailureReason::Rejected);
+        assert_eq!(f.customer_message, None);
+        assert_eq!(f.detail, "InvalidArgument: bad field");
+    }
+
+    #[test]
+    fn already_paid_at_portone_is_verified_not_failed() {
+        let (s, fx) = awaiting().on(Event::SdkRejected {
+            code: Some(ErrorCode::PaymentAlreadyPaid),
+            detail: "paid".into(),
+        });
+        assert_eq!(s, verifying());
+        assert!(matches!(&fx[..], [Effect::Complete { .. }]));
+    }
+
+    #[test]
+    fn the_backend_decides_paid_and_virtual_account() {
+        let (s, fx) = verifying().on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!(s.name(), "paid");
+        assert_eq!(fx, vec![Effect::Forget { payment_id: "order-1".into() }]);
+        let (s, _) = verifying().on(Event::Confirmed(status(OrderStatus::VirtualAccountIssued)));
+        assert_eq!(s.name(), "virtual-account-issued");
+    }
+
+    #[test]
+    fn a_backend_failure_or_merchant_cancel_is_final_with_its_message() {
+        let mut st = status(OrderStatus::Failed);
+        st.failure = Some(PaymentFailure {
+            code: Some("FAILURE_TYPE_PG".into()),
+            pg_code: Some("X".into()),
+            message: "카드 한도 초과".into(),
+        });
+        let (s, _) = verifying().on(Event::Confirmed(st));
+        assert_eq!(s.name(), "failed");
+        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("카드 한도 초과"));
+        let mut st = status(OrderStatus::Cancelled);
+        st.message = Some("결제 금액이 주문과 달라 취소되었습니다".into());
+        let (s, _) = verifying().on(Event::Confirmed(st));
+        assert_eq!(s.name(), "cancelled");
+        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::CancelledByMerchant));
+    }
+
+    #[test]
+    fn a_lost_complete_falls_back_to_asking_the_status() {
+        let (s, fx) = verifying().on(Event::CompleteFailed("timeout".into()));
+        assert_eq!(s, verifying());
+        assert_eq!(fx, vec![Effect::FetchStatus { payment_id: "order-1".into() }]);
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!(s.name(), "paid");
+    }
+
+    #[test]
+    fn retries_exhausted_is_unknown_never_failed_then_resolves() {
+        let (s, fx) = verifying().on(Event::CompleteFailed("network".into()));
+        let (s, fx2) = s.on(Event::StatusFailed("network".into()));
+        assert_eq!(fx.len(), 1);
+        assert_eq!(s, CheckoutState::Unknown { order: order(), checks: 1 });
+        assert_eq!(fx2, vec![Effect::ScheduleCheck { delay_ms: recheck_delay_ms(0), checks: 1 }]);
+        assert!(!s.can_pay(), "an unknown payment must not be paid again");
+        let (s, fx) = s.on(Event::CheckAgain);
+        assert!(matches!(&s, CheckoutState::Verifying { checks: 1, .. }));
+        assert!(matches!(&fx[..], [Effect::Complete { .. }]));
+        let (s, fx) = s.on(Event::CompleteFailed("x".into()));
+        let (s, fx2) = s.on(Event::StatusFailed("x".into()));
+        assert_eq!(fx.len(), 1);
+        assert_eq!(s, CheckoutState::Unknown { order: order(), checks: 2 });
+        assert_eq!(fx2, vec![Effect::ScheduleCheck { delay_ms: recheck_delay_ms(1), checks: 2 }]);
+        let (s, _) = s.on(Event::AutoCheck { checks: 2 });
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!(s.name(), "paid");
+    }
+
+    #[test]
+    fn a_pending_answer_without_a_failure_hint_is_unknown() {
+        let (s, fx) = verifying().on(Event::Confirmed(status(OrderStatus::Pending)));
+        assert_eq!(s.name(), "unknown");
+        assert!(matches!(&fx[..], [Effect::ScheduleCheck { .. }]));
+    }
+
+    #[test]
+    fn a_stale_timer_does_nothing() {
+        let s = CheckoutState::Unknown { order: order(), checks: 3 };
+        assert_eq!(s.clone().on(Event::AutoCheck { checks: 2 }), (s, vec![]));
+        assert_eq!(CheckoutState::Idle.on(Event::AutoCheck { checks: 0 }), (CheckoutState::Idle, vec![]));
+    }
+
+    #[test]
+    fn late_or_foreign_answers_are_ignored() {
+        let (s, fx) = CheckoutState::Idle.on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!((s, fx), (CheckoutState::Idle, vec![]));
+        let mut other = status(OrderStatus::Paid);
+        other.payment_id = "someone-else".into();
+        let (s, _) = verifying().on(Event::Confirmed(other));
+        assert_eq!(s, verifying());
+        let paid = verifying().on(Event::Confirmed(status(OrderStatus::Paid))).0;
+        assert_eq!(paid.clone().on(Event::Pay).0, paid);
+    }
+
+    fn ret(q: &str) -> PaymentReturn {
+        match crate::redirect::parse_redirect_query(q) {
+            Ok(Some(crate::redirect::RedirectReturn::Payment(p))) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redirect_return_with_saved_state_posts_complete() {
+        let (s, fx) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&txId=tx-9&transactionType=PAYMENT"),
+            saved: Some(order()),
+        });
+        assert_eq!(s, verifying());
+        assert_eq!(
+            fx,
+            vec![Effect::Complete {
+                payment_id: "order-1".into(),
+                body: CompleteRequest {
+                    tx_id: Some("tx-9".into()),
+                    ..Default::default()
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn a_redirect_return_without_storage_still_resolves_through_the_backend() {
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&txId=tx-9"),
+            saved: None,
+        });
+        assert_eq!(s.order(), Some(&OrderRef::bare("order-1")));
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!(s.order().and_then(|o| o.total_amount), Some(9000));
+        assert_eq!(s.name(), "paid");
+        // Saved state of another order is not mixed in.
+        let mut other = order();
+        other.payment_id = "order-2".into();
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1"),
+            saved: Some(other),
+        });
+        assert_eq!(s.order(), Some(&OrderRef::bare("order-1")));
+    }
+
+    #[test]
+    fn a_forged_failure_query_on_a_paid_payment_shows_paid() {
+        let (s, fx) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cb%3Ex%3C%2Fb%3E"),
+            saved: None,
+        });
+        assert!(matches!(&fx[..], [Effect::Complete { body, .. }] if body.code.as_deref() == Some("FAILURE_TYPE_PG")));
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
+        assert_eq!(s.name(), "paid");
+    }
+
+    #[test]
+    fn a_failure_query_with_no_payment_at_portone_is_failed_with_its_text() {
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=X&pgMessage=%EA%B1%B0%EC%A0%88"),
+            saved: None,
+        });
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Pending)));
+        assert_eq!(s.name(), "failed");
+        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("거절"));
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=PAY_PROCESS_CANCELED"),
+            saved: None,
+        });
+        assert_eq!(s.on(Event::Confirmed(status(OrderStatus::Pending))).0.name(), "cancelled");
+    }
+
+    #[test]
+    fn a_made_up_payment_id_is_refused_by_the_backend() {
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=made-up&txId=t"),
+            saved: None,
+        });
+        let (s, _) = s.on(Event::Refused {
+            message: "주문을 찾을 수 없습니다".into(),
+            detail: "404".into(),
+        });
+        assert_eq!(s.name(), "failed");
+        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
+    }
+
+    #[test]
+    fn a_return_while_busy_is_ignored_except_when_redirecting() {
+        let r = Event::Returned {
+            ret: ret("paymentId=order-1"),
+            saved: None,
+        };
+        assert_eq!(verifying().on(r.clone()).1, vec![]);
+        let (s, _) = CheckoutState::Redirecting { order: order() }.on(r);
+        assert_eq!(s.name(), "verifying");
+    }
+
+    #[test]
+    fn a_new_cart_drops_an_unpaid_order() {
+        let failed = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None)))).0;
+        assert_eq!(failed.on(Event::OrderChanged).0, CheckoutState::Idle);
+        assert_eq!(verifying().on(Event::OrderChanged).0, verifying());
+    }
+
+    #[test]
+    fn a_bare_order_cannot_be_retried_without_preparing_again() {
+        let s = CheckoutState::Failed {
+            order: Some(OrderRef::bare("order-1")),
+            failure: Failure {
+                reason: FailureReason::Refused,
+                customer_message: None,
+                detail: String::new(),
+            },
+        };
+        assert_eq!(s.on(Event::Pay), (CheckoutState::Preparing, vec![Effect::Prepare]));
+    }
+
+    #[test]
+    fn state_names_are_stable() {
+        let names: Vec<_> = [
+            CheckoutState::Idle,
+            CheckoutState::Preparing,
+            awaiting(),
+            CheckoutState::Redirecting { order: order() },
+            verifying(),
+            CheckoutState::Unknown { order: order(), checks: 0 },
+        ]
+        .iter()
+        .map(CheckoutState::name)
+        .collect();
+        assert_eq!(names, ["idle", "preparing", "awaiting-payment", "redirecting", "verifying", "unknown"]);
+    }
+}
