@@ -1,0 +1,293 @@
+//! The sandbox and the backend, in-process on loopback.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use checkout_server::config::{Config, PortOneConfig, RetryPolicy};
+use checkout_server::db::Order;
+use checkout_server::RunningServer;
+use portone_sandbox::{RunningSandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+use crate::{wait_for, workspace_root};
+
+/// How long [`Services::start_backend`] keeps trying to bind the old address.
+pub const BACKEND_RESTART_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A `portone-sandbox` and a `checkout-server` serving the demo build.
+pub struct Services {
+    sandbox: RunningSandbox,
+    server: Option<RunningServer>,
+    addr: SocketAddr,
+    dist: PathBuf,
+    dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+/// The directory of the trunk release build of the demo (`DEMO_DIST`, default
+/// `<workspace>/dist`); an error naming the command to run if it has no
+/// `index.html`.
+pub fn demo_dist() -> anyhow::Result<PathBuf> {
+    let dist = std::env::var_os("DEMO_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
+    if !dist.join("index.html").is_file() {
+        anyhow::bail!(
+            "the demo build is missing: {} has no index.html; run `cargo xtask test` (it builds the demo with \
+             trunk) or `trunk build --release` first",
+            dist.display()
+        );
+    }
+    Ok(dist)
+}
+
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        request_timeout: Duration::from_secs(5),
+        max_attempts: 4,
+        base_backoff: Duration::from_millis(50),
+        consecutive_request_wait: Duration::from_millis(1100),
+    }
+}
+
+fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Config {
+    let mut portone = PortOneConfig::sandbox(sandbox);
+    portone.retry = retry_policy();
+    Config {
+        addr,
+        database_path: db.to_path_buf(),
+        static_dir: Some(dist.to_path_buf()),
+        portone,
+        sandbox_public_url: None,
+        cors_origins: Vec::new(),
+    }
+}
+
+impl Services {
+    /// Starts the sandbox (webhook retry base 100 ms) and the backend (fresh
+    /// SQLite file in a temp dir, serving [`demo_dist`]), and points the
+    /// sandbox's webhooks at the backend's `/api/webhooks/portone`.
+    pub async fn start() -> anyhow::Result<Services> {
+        let dist = demo_dist()?;
+        let mut sandbox_config = SandboxConfig::for_tests();
+        sandbox_config.webhook_retry_base = Duration::from_millis(100);
+        let sandbox = portone_sandbox::spawn(sandbox_config)
+            .await
+            .context("starting portone-sandbox")?;
+        let dir = tempfile::tempdir().context("temp dir for the database")?;
+        let db = dir.path().join("checkout.db");
+        let config = server_config(SocketAddr::from(([127, 0, 0, 1], 0)), &db, &dist, &sandbox.base_url());
+        let server = match checkout_server::serve(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                sandbox.shutdown().await;
+                return Err(anyhow::anyhow!("starting checkout-server: {e}"));
+            }
+        };
+        let addr = server.addr();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("HTTP client")?;
+        let services = Services {
+            sandbox,
+            server: Some(server),
+            addr,
+            dist,
+            dir,
+            http,
+        };
+        let hook = format!("{}{}", services.shop_url(), "/api/webhooks/portone");
+        services
+            .sandbox_send("POST", "/__sandbox/webhook-targets", Some(json!({ "urls": [hook] })))
+            .await?;
+        Ok(services)
+    }
+
+    /// `http://127.0.0.1:PORT` of the backend (the shop's origin). Stable
+    /// across [`Services::stop_backend`] / [`Services::start_backend`].
+    pub fn shop_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT` of the sandbox.
+    pub fn sandbox_url(&self) -> String {
+        self.sandbox.base_url()
+    }
+
+    /// The demo build being served.
+    pub fn dist(&self) -> &Path {
+        &self.dist
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.path().join("checkout.db")
+    }
+
+    /// Stops the backend (graceful shutdown, database closed). The sandbox
+    /// keeps running; its webhooks to the backend fail and are retried.
+    pub async fn stop_backend(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+
+    /// Starts the backend again on the same address with the same database,
+    /// retrying the bind until [`BACKEND_RESTART_DEADLINE`].
+    pub async fn start_backend(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.server.is_none(), "the backend is already running");
+        let config = server_config(self.addr, &self.db_path(), &self.dist, &self.sandbox.base_url());
+        let server = wait_for(
+            "the backend to bind its old address again",
+            BACKEND_RESTART_DEADLINE,
+            || {
+                let config = config.clone();
+                async move {
+                    match checkout_server::serve(config).await {
+                        Ok(s) => Ok(Some(s)),
+                        Err(e) => Err(anyhow::anyhow!("{e}")),
+                    }
+                }
+            },
+        )
+        .await?;
+        self.server = Some(server);
+        Ok(())
+    }
+
+    /// Whether the backend is running.
+    pub fn backend_running(&self) -> bool {
+        self.server.is_some()
+    }
+
+    fn db(&self) -> anyhow::Result<&checkout_server::Db> {
+        self.server
+            .as_ref()
+            .map(|s| &s.state().db)
+            .context("the backend is stopped")
+    }
+
+    /// The stored order, read from the database directly (no sync with
+    /// PortOne, unlike `GET /api/payments/{id}`).
+    pub async fn order(&self, payment_id: &str) -> anyhow::Result<Option<Order>> {
+        Ok(self.db()?.order(payment_id).await?)
+    }
+
+    /// How many fulfilment records the backend wrote for `payment_id`.
+    pub async fn fulfilment_count(&self, payment_id: &str) -> anyhow::Result<i64> {
+        Ok(self.db()?.fulfilment_count(payment_id).await?)
+    }
+
+    /// The backend's subscription for a billing key, if it stored one.
+    pub async fn subscription_by_key(
+        &self,
+        billing_key: &str,
+    ) -> anyhow::Result<Option<checkout_server::db::SubscriptionRow>> {
+        Ok(self.db()?.subscription_by_key(billing_key).await?)
+    }
+
+    async fn send(&self, method: &str, url: String, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+        let mut req = self.http.request(method, &url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.with_context(|| format!("request to {url}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of {url}"))?;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, value))
+    }
+
+    /// A request to the backend: `(status, JSON body)`.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        self.send(method, format!("{}{path}", self.shop_url()), body).await
+    }
+
+    /// `GET /api/payments/{id}` (note: syncs with PortOne if not final).
+    pub async fn payment_status(&self, payment_id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.api("GET", &format!("/api/payments/{payment_id}"), None).await?;
+        anyhow::ensure!(status == 200, "GET /api/payments/{payment_id}: {status} {body}");
+        Ok(body)
+    }
+
+    /// A request to the sandbox (admin or REST); REST calls carry the
+    /// sandbox's API secret. Fails on a non-2xx answer.
+    pub async fn sandbox_send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.sandbox_url());
+        let method_v = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+        let mut req = self
+            .http
+            .request(method_v, &url)
+            .header("authorization", format!("PortOne {}", self.sandbox.config().api_secret));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.with_context(|| format!("request to {url}"))?;
+        let status = resp.status();
+        let text = resp.text().await.with_context(|| format!("body of {url}"))?;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        anyhow::ensure!(status.is_success(), "{method} {path}: {status} {value}");
+        Ok(value)
+    }
+
+    /// The sandbox's view of a payment (`GET /payments/{id}`), `None` if unknown.
+    pub async fn portone_payment(&self, payment_id: &str) -> anyhow::Result<Option<Value>> {
+        let (status, body) = self
+            .send_sandbox_rest("GET", &format!("/payments/{payment_id}"))
+            .await?;
+        match status {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => anyhow::bail!("GET /payments/{payment_id} at the sandbox: {status} {body}"),
+        }
+    }
+
+    async fn send_sandbox_rest(&self, method: &str, path: &str) -> anyhow::Result<(u16, Value)> {
+        let url = format!("{}{path}", self.sandbox_url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+        let resp = self
+            .http
+            .request(method, &url)
+            .header("authorization", format!("PortOne {}", self.sandbox.config().api_secret))
+            .send()
+            .await
+            .with_context(|| format!("request to {url}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of {url}"))?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// How many times a PG window was opened for `payment_id`.
+    pub async fn attempts(&self, payment_id: &str) -> anyhow::Result<u64> {
+        let v = self
+            .sandbox_send("GET", &format!("/__sandbox/payments/{payment_id}/attempts"), None)
+            .await?;
+        v["attempts"]
+            .as_u64()
+            .with_context(|| format!("attempts is not a number: {v}"))
+    }
+
+    /// The sandbox's webhook deliveries, in creation order.
+    pub async fn webhooks(&self) -> anyhow::Result<Vec<Value>> {
+        let v = self.sandbox_send("GET", "/__sandbox/webhooks", None).await?;
+        match v {
+            Value::Array(a) => Ok(a),
+            other => anyhow::bail!("webhook list is not an array: {other}"),
+        }
+    }
+
+    /// Replaces the sandbox's fault settings (`PUT /__sandbox/faults`).
+    pub async fn set_faults(&self, faults: Value) -> anyhow::Result<()> {
+        self.sandbox_send("PUT", "/__sandbox/faults", Some(faults)).await?;
+        Ok(())
+    }
+
+    /// Stops both services.
+    pub async fn shutdown(mut self) {
+        self.stop_backend().await;
+        self.sandbox.shutdown().await;
+    }
+}

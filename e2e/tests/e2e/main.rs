@@ -1,0 +1,5 @@
+//! End-to-end scenarios (issue 6): the demo shop in headless Chromium against
+//! `checkout-server` and `portone-sandbox`, PC and mobile profiles. Every test
+//! takes the harness's global lock, so one browser runs at a time.
+
+mod harness;
