@@ -23,7 +23,9 @@ pub(crate) fn router(st: AppState) -> Router<AppState> {
         .route("/__sandbox/pay", post(checkout::drive_pay))
         .route("/__sandbox/issue-billing-key", post(checkout::drive_billing))
         .route("/__sandbox/payments/{payment_id}/deposit", post(deposit))
+        .route("/__sandbox/payments/{payment_id}/settle-pending", post(settle_pending))
         .route("/__sandbox/payments/{payment_id}/attempts", get(attempts))
+        .route("/__sandbox/schedules", get(schedules))
         .route("/__sandbox/webhooks", get(webhooks))
         .route(
             "/__sandbox/billing-keys/{billing_key}/updated",
@@ -71,6 +73,80 @@ async fn deposit(State(st): State<AppState>, Path(payment_id): Path<String>) -> 
     })?;
     webhook::emit_transaction(&st, "Transaction.Paid", &payment_id, &tx, None, &notice);
     Ok(Json(json))
+}
+
+#[derive(Deserialize)]
+struct SettleBody {
+    outcome: String,
+}
+
+/// `PAY_PENDING` -> `PAID` (`approve`) or `FAILED` (`decline`).
+async fn settle_pending(
+    State(st): State<AppState>,
+    Path(payment_id): Path<String>,
+    JsonBody(body): JsonBody<SettleBody>,
+) -> Result<Json<Value>, ApiError> {
+    let approve = match body.outcome.as_str() {
+        "approve" => true,
+        "decline" => false,
+        _ => return Err(ApiError::invalid("outcome must be approve or decline")),
+    };
+    let now = Utc::now();
+    let (kind, tx, notice, json) = st.with_store(|s| {
+        let p = s
+            .payments
+            .get_mut(&payment_id)
+            .ok_or_else(ApiError::payment_not_found)?;
+        if p.status != Status::PayPending {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "PAYMENT_NOT_PAY_PENDING",
+                "결제 건이 승인 대기(PAY_PENDING) 상태가 아닙니다.",
+            ));
+        }
+        let kind = if approve {
+            p.set_status(Status::Paid, now);
+            p.paid_at = Some(now);
+            "Transaction.Paid"
+        } else {
+            p.set_status(Status::Failed, now);
+            p.failed_at = Some(now);
+            p.failure = Some((
+                "잔액이 부족합니다.".into(),
+                "INSUFFICIENT_BALANCE".into(),
+                "잔액이 부족합니다.".into(),
+            ));
+            "Transaction.Failed"
+        };
+        Ok((
+            kind,
+            p.transaction_id.clone(),
+            p.notice_urls.clone(),
+            p.to_json(&st.config),
+        ))
+    })?;
+    webhook::emit_transaction(&st, kind, &payment_id, &tx, None, &notice);
+    Ok(Json(json))
+}
+
+async fn schedules(State(st): State<AppState>) -> Json<Value> {
+    let mut list: Vec<Value> = lock(&st.store)
+        .schedules
+        .values()
+        .map(|x| {
+            json!({
+                "id": x.id,
+                "paymentId": x.payment_id,
+                "billingKey": x.billing_key,
+                "timeToPay": crate::store::ts(x.time_to_pay),
+                "status": x.status,
+                "totalAmount": x.total,
+                "currency": x.currency,
+            })
+        })
+        .collect();
+    list.sort_by(|a, b| a["timeToPay"].as_str().cmp(&b["timeToPay"].as_str()));
+    Json(Value::Array(list))
 }
 
 async fn attempts(State(st): State<AppState>, Path(payment_id): Path<String>) -> Json<Value> {

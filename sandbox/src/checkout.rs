@@ -251,9 +251,9 @@ fn preset_outcome(req: &Value, sdk_outcome: Option<&str>) -> Result<Option<Strin
         .and_then(Value::as_str);
     match from_req.or(sdk_outcome) {
         None | Some("") => Ok(None),
-        Some(o @ ("approve" | "decline" | "cancel" | "virtualAccount")) => Ok(Some(o.to_owned())),
+        Some(o @ ("approve" | "decline" | "cancel" | "virtualAccount" | "payPending")) => Ok(Some(o.to_owned())),
         Some(o) => Err(invalid(format!(
-            "sandbox outcome `{o}` is not approve, decline, cancel or virtualAccount"
+            "sandbox outcome `{o}` is not approve, decline, cancel, virtualAccount or payPending"
         ))),
     }
 }
@@ -555,6 +555,11 @@ fn complete_payment(s: &mut Store, session: &Session, outcome: &str, now: DateTi
             .get_mut(&pid)
             .filter(|p| p.transaction_id == tx && p.status == Status::Ready)?;
         let kind = match outcome {
+            "payPending" => {
+                p.set_status(Status::PayPending, now);
+                p.pg_tx_id = Some(new_id("pgtx"));
+                "Transaction.PayPending"
+            }
             "approve" if p.pay_method != "VIRTUAL_ACCOUNT" => {
                 p.set_status(Status::Paid, now);
                 p.paid_at = Some(now);
@@ -588,8 +593,10 @@ fn complete_payment(s: &mut Store, session: &Session, outcome: &str, now: DateTi
     })();
     let result = match outcome {
         // Another attempt with the same paymentId replaced or finished this one.
-        "approve" | "virtualAccount" if applied.is_none() => pg_failure("PAYMENT", session, STALE.0, STALE.1),
-        "approve" | "virtualAccount" => {
+        "approve" | "virtualAccount" | "payPending" if applied.is_none() => {
+            pg_failure("PAYMENT", session, STALE.0, STALE.1)
+        }
+        "approve" | "virtualAccount" | "payPending" => {
             json!({"transactionType": "PAYMENT", "txId": tx, "paymentId": pid})
         }
         "decline" => pg_failure("PAYMENT", session, DECLINE.0, DECLINE.1),
@@ -800,7 +807,7 @@ pub(crate) async fn sdk_complete(
 ) -> Response {
     if !matches!(
         body.outcome.as_str(),
-        "approve" | "decline" | "cancel" | "virtualAccount" | "expire"
+        "approve" | "decline" | "cancel" | "virtualAccount" | "payPending" | "expire"
     ) {
         return invalid("unknown outcome").into_response();
     }
@@ -826,11 +833,11 @@ pub(crate) struct DriveBody {
 }
 
 fn check_outcome(o: &str) -> Result<(), SdkError> {
-    if matches!(o, "approve" | "decline" | "cancel" | "virtualAccount") {
+    if matches!(o, "approve" | "decline" | "cancel" | "virtualAccount" | "payPending") {
         Ok(())
     } else {
         Err(invalid(format!(
-            "outcome `{o}` is not approve, decline, cancel or virtualAccount"
+            "outcome `{o}` is not approve, decline, cancel, virtualAccount or payPending"
         )))
     }
 }

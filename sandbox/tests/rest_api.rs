@@ -657,3 +657,71 @@ async fn a_tosspay_window_left_open_past_expired_time_fails_the_payment_by_itsel
     assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_pay_pending_payment_settles_to_paid_or_failed_through_the_admin_api() {
+    let sb = start().await;
+    let (s, r) = pay(&sb, card_request("pend-1", 2000), "payPending").await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r.get("code").is_none(), "the SDK reports success for a pending payment");
+    let (_, p) = api(&sb, "GET", "/payments/pend-1", None).await;
+    assert_eq!(p["status"], "PAY_PENDING");
+    assert!(p["pgTxId"].is_string());
+    let (s, v) = api(&sb, "POST", "/payments/pend-1/cancel", Some(json!({"reason": "x"}))).await;
+    assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_NOT_PAID")));
+    let (s, p) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/payments/pend-1/settle-pending",
+        Some(json!({"outcome": "approve"})),
+    )
+    .await;
+    assert_eq!((s, p["status"].as_str()), (200, Some("PAID")));
+    let (s, _) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/payments/pend-1/settle-pending",
+        Some(json!({"outcome": "approve"})),
+    )
+    .await;
+    assert_eq!(s, 409);
+
+    pay(&sb, card_request("pend-2", 2000), "payPending").await;
+    let (_, p) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/payments/pend-2/settle-pending",
+        Some(json!({"outcome": "decline"})),
+    )
+    .await;
+    assert_eq!(p["status"], "FAILED");
+    assert_eq!(p["failure"]["pgCode"], "INSUFFICIENT_BALANCE");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_admin_schedule_list_shows_each_schedule_and_its_status() {
+    let sb = start().await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    let payment = json!({"billingKey": key, "orderName": "구독", "amount": {"total": 1000},
+        "currency": "KRW", "customer": {"name": {"full": "홍길동"}}});
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (_, v) = api(
+        &sb,
+        "POST",
+        "/payments/list-1/schedule",
+        Some(json!({"payment": payment, "timeToPay": later})),
+    )
+    .await;
+    let (_, list) = admin(&sb, "GET", "/__sandbox/schedules", None).await;
+    assert_eq!(list[0]["id"], v["schedule"]["id"]);
+    assert_eq!(list[0]["paymentId"], "list-1");
+    assert_eq!(list[0]["status"], "SCHEDULED");
+    // Deleting the billing key revokes its pending schedules.
+    api(&sb, "DELETE", &format!("/billing-keys/{key}"), None).await;
+    let (_, list) = admin(&sb, "GET", "/__sandbox/schedules", None).await;
+    assert_eq!(list[0]["status"], "REVOKED");
+    let (_, ran) = admin(&sb, "POST", "/__sandbox/schedules/run", Some(json!({"all": true}))).await;
+    assert_eq!(ran["ran"], json!([]));
+    sb.shutdown().await;
+}
