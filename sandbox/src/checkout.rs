@@ -57,6 +57,24 @@ impl IntoResponse for SdkError {
     }
 }
 
+/// A JSON body whose rejections answer in the SDK's `{code, message}` shape.
+pub(crate) struct SdkJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for SdkJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match JsonBody::<T>::from_request(req, state).await {
+            Ok(JsonBody(v)) => Ok(SdkJson(v)),
+            Err(e) => Err((
+                e.status,
+                Json(json!({ "code": "InvalidArgument", "message": e.message })),
+            )
+                .into_response()),
+        }
+    }
+}
+
 /// How the PG window is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -777,7 +795,7 @@ fn session_json(session: &Session) -> Value {
 /// `POST /__sandbox/sdk/payment`: what `requestPayment` calls.
 pub(crate) async fn sdk_payment(
     State(st): State<AppState>,
-    JsonBody(body): JsonBody<SdkStart>,
+    SdkJson(body): SdkJson<SdkStart>,
 ) -> Result<Json<Value>, SdkError> {
     let plan = validate_payment(&st, &body.request, &body.user_agent, body.outcome.as_deref(), false)?;
     let session = open_payment(&st, plan);
@@ -787,7 +805,7 @@ pub(crate) async fn sdk_payment(
 /// `POST /__sandbox/sdk/issue-billing-key`: what `requestIssueBillingKey` calls.
 pub(crate) async fn sdk_billing(
     State(st): State<AppState>,
-    JsonBody(body): JsonBody<SdkStart>,
+    SdkJson(body): SdkJson<SdkStart>,
 ) -> Result<Json<Value>, SdkError> {
     let session = validate_billing(&st, &body.request, &body.user_agent, body.outcome.as_deref())?;
     let session = open_billing(&st, session);
@@ -845,7 +863,7 @@ fn check_outcome(o: &str) -> Result<(), SdkError> {
 /// `POST /__sandbox/pay`: a whole checkout without a browser.
 pub(crate) async fn drive_pay(
     State(st): State<AppState>,
-    JsonBody(body): JsonBody<DriveBody>,
+    SdkJson(body): SdkJson<DriveBody>,
 ) -> Result<Json<Value>, SdkError> {
     check_outcome(&body.outcome)?;
     let ua = body.user_agent.unwrap_or_default();
@@ -858,7 +876,7 @@ pub(crate) async fn drive_pay(
 /// `POST /__sandbox/issue-billing-key`: a billing-key issue without a browser.
 pub(crate) async fn drive_billing(
     State(st): State<AppState>,
-    JsonBody(body): JsonBody<DriveBody>,
+    SdkJson(body): SdkJson<DriveBody>,
 ) -> Result<Json<Value>, SdkError> {
     check_outcome(&body.outcome)?;
     let ua = body.user_agent.unwrap_or_default();

@@ -454,19 +454,16 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     /// Runs `f` on the store, then saves it if a state file is configured.
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
-        let (r, snapshot) = {
-            let mut s = lock(&self.store);
-            let r = f(&mut s);
-            let snap = self
-                .config
-                .state_file
-                .as_ref()
-                .and_then(|_| serde_json::to_vec_pretty(&*s).ok());
-            (r, snap)
-        };
-        if let (Some(path), Some(bytes)) = (&self.config.state_file, snapshot) {
-            let tmp = path.with_extension("tmp");
-            let res = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+        let mut s = lock(&self.store);
+        let r = f(&mut s);
+        // Saved while the lock is held, so concurrent saves cannot interleave.
+        if let Some(path) = &self.config.state_file {
+            let res = serde_json::to_vec_pretty(&*s)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| {
+                    let tmp = path.with_extension("tmp");
+                    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path))
+                });
             if let Err(e) = res {
                 tracing::warn!(error = %e, path = %path.display(), "could not save sandbox state");
             }
