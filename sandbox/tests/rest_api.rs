@@ -479,6 +479,25 @@ async fn malformed_wrongly_typed_and_oversized_bodies_are_invalid_request_and_ch
     )
     .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("InvalidArgument")));
+    for path in [
+        "/__sandbox/pay",
+        "/__sandbox/sdk/payment",
+        "/__sandbox/issue-billing-key",
+    ] {
+        let res = client()
+            .post(format!("{}{path}", sb.base_url()))
+            .header("content-type", "application/json")
+            .body("{oops")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(
+            v["code"], "InvalidArgument",
+            "{path}: the SDK-shaped routes answer code and message"
+        );
+    }
     sb.shutdown().await;
 }
 
