@@ -398,7 +398,7 @@ fn validate_payment(
     {
         let s = lock(&st.store);
         if let Some(p) = s.payments.get(&payment_id) {
-            if p.status.was_paid() || p.status == Status::VirtualAccountIssued {
+            if p.status.was_paid() || matches!(p.status, Status::VirtualAccountIssued | Status::PayPending) {
                 return Err(SdkError {
                     code: "PaymentAlreadyPaid",
                     message: format!("이미 결제가 완료된 결제 건입니다. (paymentId {payment_id})"),

@@ -706,6 +706,12 @@ async fn a_pay_pending_payment_settles_to_paid_or_failed_through_the_admin_api()
     assert_eq!(s, 409);
 
     pay(&sb, card_request("pend-2", 2000), "payPending").await;
+    let (s, e) = pay(&sb, card_request("pend-2", 2000), "approve").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (400, Some("PaymentAlreadyPaid")),
+        "a pending payment is not re-opened"
+    );
     let (_, p) = admin(
         &sb,
         "POST",
