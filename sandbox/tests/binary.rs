@@ -1,0 +1,80 @@
+//! The `portone-sandbox` binary: starts, prints its settings (secrets included), serves.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The child this test started, killed by its own handle on drop (also on panic).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
+    let child = Command::new(env!("CARGO_BIN_EXE_portone-sandbox"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--api-secret",
+            "bin-secret",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+        ])
+        .env_remove("SANDBOX_ADDR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut child = Guard(child);
+    let stdout = child.0.stdout.take().expect("stdout");
+    // Read the banner on a thread; lines arrive through a channel with a deadline.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut banner = Vec::new();
+    while !banner.iter().any(|l: &String| l.contains("admin API")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => banner.push(l),
+            Err(e) => panic!("no complete banner ({e}): {banner:?}"),
+        }
+    }
+    let text = banner.join("\n");
+    let base = banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("base URL").map(|u| u.trim().to_owned()))
+        .expect("base URL line");
+    {
+        assert!(text.contains("bin-secret"), "prints the API secret");
+        assert!(text.contains("whsec_"), "prints the webhook secret");
+        assert!(text.contains("channel-key-sandbox-tosspay") && text.contains("channel-key-sandbox-card"));
+        assert!(text.contains("http://127.0.0.1:9/hook"));
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let res = http
+            .get(format!("{base}/payments/nope"))
+            .header("authorization", "PortOne bin-secret")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 404);
+        let res = http
+            .get(format!("{base}/payments/nope"))
+            .header("authorization", "PortOne sandbox-api-secret")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 401, "the flag replaced the default secret");
+    }
+    drop(child);
+}
