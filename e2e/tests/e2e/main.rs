@@ -2,4 +2,8 @@
 //! `checkout-server` and `portone-sandbox`, PC and mobile profiles. Every test
 //! takes the harness's global lock, so one browser runs at a time.
 
+mod attacks;
+mod billing;
+mod common;
 mod harness;
+mod payments;
