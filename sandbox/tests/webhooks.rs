@@ -228,14 +228,14 @@ async fn the_webhook_delay_fault_holds_deliveries_back() {
         &sb,
         "PUT",
         "/__sandbox/faults",
-        Some(json!({"webhook": {"delayMs": 400}})),
+        Some(json!({"webhook": {"delayMs": 800}})),
     )
     .await;
     let started = std::time::Instant::now();
     pay(&sb, card_request("wh-delay", 1000), "approve").await;
     assert!(rx.received().is_empty(), "nothing arrives before the delay");
     wait_type(&rx, "Transaction.Paid", 1).await;
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(started.elapsed() >= Duration::from_millis(800));
     sb.shutdown().await;
 }
 
