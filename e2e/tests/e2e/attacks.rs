@@ -190,9 +190,9 @@ async fn forged_redirects(env: &mut Env) -> anyhow::Result<()> {
     ))
     .await?;
     page.wait_state(&["failed"]).await?;
+    assert_nothing_executed(env).await?;
     let error = page.error_text().await?.unwrap_or_default();
     ensure!(!error.trim().is_empty(), "the failure is explained");
-    assert_nothing_executed(env).await?;
     assert_never(env, "paid").await?;
     assert_not_fulfilled(env, &failed_id).await?;
     Ok(())
