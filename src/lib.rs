@@ -16,6 +16,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "components")]
+pub mod backend;
+#[cfg(feature = "components")]
+pub mod components;
+#[cfg(feature = "browser")]
+pub mod dom;
+pub mod i18n;
 pub mod machine;
 pub mod model;
 pub mod protocol;

@@ -250,6 +250,9 @@ pub enum Event {
     },
     /// What to buy changed: a prepared order no longer applies.
     OrderChanged,
+    /// The page loaded with a result query that cannot be read (developer
+    /// detail): nothing is known of any payment.
+    ReturnInvalid(String),
 }
 
 /// What the component must do.
@@ -533,6 +536,18 @@ impl CheckoutState {
                     vec![effect],
                 )
             }
+
+            (s, E::ReturnInvalid(detail)) if !s.is_busy() => (
+                S::Failed {
+                    order: None,
+                    failure: Failure {
+                        reason: FailureReason::Refused,
+                        customer_message: None,
+                        detail,
+                    },
+                },
+                vec![],
+            ),
 
             // The backend's answers.
             (S::Verifying { order, hint, checks }, E::Confirmed(status)) if status.payment_id == order.payment_id => {
@@ -959,6 +974,13 @@ mod tests {
             },
         };
         assert_eq!(s.on(Event::Pay), (CheckoutState::Preparing, vec![Effect::Prepare]));
+    }
+
+    #[test]
+    fn an_unreadable_return_query_is_refused_without_an_order() {
+        let (s, fx) = CheckoutState::Idle.on(Event::ReturnInvalid("bad paymentId".into()));
+        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
+        assert_eq!((s.order(), fx), (None, vec![]));
     }
 
     #[test]

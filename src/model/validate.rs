@@ -300,6 +300,29 @@ pub fn parse_kst_datetime(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + se - 9 * 3600)
 }
 
+/// Formats Unix seconds as `yyyy-MM-dd HH:mm:ss` in Korean time (UTC+9),
+/// the inverse of [`parse_kst_datetime`].
+pub fn format_kst_datetime(unix_secs: i64) -> String {
+    let t = unix_secs + 9 * 3600;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Validates a payment request; `Err` lists every violation.
 pub fn validate_payment(req: &PaymentRequest, ctx: &ValidationContext) -> Result<(), Violations> {
     let mut c = Collector::default();
@@ -934,6 +957,15 @@ mod tests {
         assert!(parse_kst_datetime("+026-01-01 00:00:00").is_none());
         assert!(parse_kst_datetime("２０２６-01-01 00:00:00").is_none());
         assert_eq!(parse_kst_datetime("1970-01-01 09:00:00"), Some(0));
+    }
+
+    #[test]
+    fn kst_formatting_is_the_inverse_of_parsing() {
+        for t in [0, NOW_MS / 1000, 951_782_400, 4_102_444_799] {
+            let text = format_kst_datetime(t);
+            assert_eq!(parse_kst_datetime(&text), Some(t), "{text}");
+        }
+        assert_eq!(format_kst_datetime(NOW_MS / 1000 + 15 * 60), "2026-11-22 12:15:00");
     }
 
     #[test]
