@@ -1,13 +1,249 @@
-//! The demo shop that `trunk` builds.
+//! The demo shop that `trunk` builds: a product list, a cart, the checkout,
+//! a result view, and a subscription page that issues a billing key and
+//! charges it. It reads `GET /api/config`, so the same build runs against
+//! the sandbox and against real PortOne keys.
+//!
+//! Test flags in the query: `lang=en`, `window=popup` (PC window type),
+//! `expires_in=<seconds>` (TossPay `expiredTime`).
+
 use leptos::prelude::*;
+use portone_checkout::backend::HttpBackend;
+use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
+use portone_checkout::i18n::Lang;
+use portone_checkout::model::{WindowType, WindowTypes};
+use portone_checkout::protocol::{ChargeResult, ClientConfig, PaymentStatus, Product, Subscription, CONFIG_PATH, PRODUCTS_PATH};
+use portone_checkout::redirect::query_pairs;
+use std::collections::BTreeMap;
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(|| {
-        view! {
-            <main>
-                <h1>"PortOne Checkout"</h1>
-            </main>
+    leptos::mount::mount_to_body(App);
+}
+
+/// The query flags, read once at start.
+#[derive(Clone, Default)]
+struct Flags {
+    lang: Lang,
+    popup: bool,
+    expires_in: Option<u32>,
+}
+
+fn flags() -> Flags {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let mut f = Flags::default();
+    for (k, v) in query_pairs(&search) {
+        match k.as_str() {
+            "lang" => f.lang = Lang::from_tag(&v),
+            "window" => f.popup = v == "popup",
+            "expires_in" => f.expires_in = v.parse().ok(),
+            _ => {}
         }
+    }
+    f
+}
+
+fn path() -> String {
+    web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
+}
+
+fn won(amount: i64) -> String {
+    let digits = amount.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out}원", if amount < 0 { "-" } else { "" })
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let flags = flags();
+    let en = flags.lang == Lang::En;
+    let config = LocalResource::new(|| async { HttpBackend::default().get_json::<ClientConfig>(CONFIG_PATH).await });
+    let subscribe = path().starts_with("/subscribe");
+    view! {
+        <div class="demo">
+            <header class="demo__header">
+                <a class="demo__brand" href="/">{if en { "Rust Coffee" } else { "러스트 커피" }}</a>
+                <nav class="demo__nav">
+                    <a href="/">{if en { "Shop" } else { "상점" }}</a>
+                    <a href="/subscribe">{if en { "Subscription" } else { "정기 구독" }}</a>
+                </nav>
+            </header>
+            <main class="demo__main">
+                <Suspense fallback=|| view! { <p class="demo__loading">"…"</p> }>
+                    {move || {
+                        let flags = flags.clone();
+                        config
+                            .get()
+                            .map(move |c| match c {
+                                Ok(cfg) => view! { <Shop cfg flags subscribe /> }.into_any(),
+                                Err(e) => {
+                                    view! {
+                                        <p class="demo__error" data-testid="config-error">
+                                            {format!("Could not load /api/config: {e}")}
+                                        </p>
+                                    }
+                                        .into_any()
+                                }
+                            })
+                    }}
+                </Suspense>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
+    let channel = cfg.channels.first().cloned();
+    let lang = flags.lang;
+    view! {
+        <CheckoutProvider
+            store_id=cfg.store_id
+            channel_key=channel.as_ref().map(|c| c.key.clone()).unwrap_or_default()
+            pg=channel.map(|c| c.pg).unwrap_or_default()
+            sdk_url=cfg.sdk_url
+            lang=lang
+        >
+            {if subscribe { view! { <SubscribePage lang /> }.into_any() } else { view! { <ShopPage flags /> }.into_any() }}
+        </CheckoutProvider>
+    }
+}
+
+#[component]
+fn ShopPage(flags: Flags) -> impl IntoView {
+    let en = flags.lang == Lang::En;
+    let products = LocalResource::new(|| async { HttpBackend::default().get_json::<Vec<Product>>(PRODUCTS_PATH).await });
+    let cart = RwSignal::new(BTreeMap::<String, u32>::new());
+    let catalogue = move || products.get().and_then(Result::ok).unwrap_or_default();
+    let total = Signal::derive(move || {
+        let list = catalogue();
+        cart.with(|c| {
+            c.iter()
+                .filter_map(|(id, q)| list.iter().find(|p| &p.id == id).map(|p| p.price * i64::from(*q)))
+                .sum::<i64>()
+        })
     });
+    let order = Signal::derive(move || {
+        let items: Vec<_> = cart.with(|c| {
+            c.iter()
+                .map(|(id, q)| serde_json::json!({"productId": id, "quantity": q}))
+                .collect()
+        });
+        serde_json::json!({ "items": items })
+    });
+    let paid = RwSignal::new(None::<PaymentStatus>);
+    let window_type = flags.popup.then(|| WindowTypes {
+        pc: Some(WindowType::Popup),
+        mobile: None,
+    });
+    view! {
+        <section class="demo__products" aria-label=if en { "Products" } else { "상품" }>
+            <ul class="demo__list">
+                <For
+                    each=catalogue
+                    key=|p| p.id.clone()
+                    children=move |p| {
+                        let id = p.id.clone();
+                        let qty_id = p.id.clone();
+                        let quantity = move || cart.with(|c| c.get(&qty_id).copied().unwrap_or(0));
+                        view! {
+                            <li class="demo__product" data-testid="product" data-product-id=p.id.clone()>
+                                <span class="demo__product-name">{p.name.clone()}</span>
+                                <span class="demo__product-price">{won(p.price)}</span>
+                                <span class="demo__product-qty" data-testid="product-quantity">{quantity}</span>
+                                <button
+                                    type="button"
+                                    class="demo__add"
+                                    data-testid="product-add"
+                                    on:click=move |_| cart.update(|c| *c.entry(id.clone()).or_insert(0) += 1)
+                                >
+                                    {if en { "Add" } else { "담기" }}
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <p class="demo__cart">
+                {if en { "Total " } else { "합계 " }}
+                <strong data-testid="cart-total" data-amount=move || total.get().to_string()>{move || won(total.get())}</strong>
+            </p>
+        </section>
+        <Checkout
+            order=order
+            disabled=Signal::derive(move || cart.with(BTreeMap::is_empty))
+            window_type=window_type
+            tosspay_expires_in_secs=flags.expires_in
+            on_paid=move |s: PaymentStatus| paid.set(Some(s))
+        />
+        {move || {
+            paid.get()
+                .map(|s| {
+                    view! {
+                        <section class="demo__result" data-testid="order-result">
+                            <h2>{if en { "Thank you" } else { "주문이 완료되었습니다" }}</h2>
+                            <p>{s.order_name.clone()} " · " {won(s.total_amount)}</p>
+                            <a href="/">{if en { "New order" } else { "새 주문" }}</a>
+                        </section>
+                    }
+                })
+        }}
+    }
+}
+
+#[component]
+fn SubscribePage(lang: Lang) -> impl IntoView {
+    let en = lang == Lang::En;
+    let subscription = RwSignal::new(None::<Subscription>);
+    let charge = RwSignal::new(None::<Result<ChargeResult, String>>);
+    let charging = RwSignal::new(false);
+    let charge_now = move |_| {
+        let Some(sub) = subscription.get_untracked() else { return };
+        charging.set(true);
+        leptos::task::spawn_local(async move {
+            let r = HttpBackend::default().charge_subscription(&sub.subscription_id).await;
+            charge.set(Some(r.map_err(|e| e.to_string())));
+            charging.set(false);
+        });
+    };
+    let charge_state = move || {
+        charge.with(|c| match c {
+            None => "idle".to_string(),
+            Some(Ok(r)) => r.status.as_str().to_ascii_lowercase(),
+            Some(Err(_)) => "error".to_string(),
+        })
+    };
+    view! {
+        <section class="demo__subscription">
+            <h2>{if en { "Monthly beans" } else { "월간 원두 구독" }}</h2>
+            <p>{if en { "9,900 KRW a month, charged to a registered TossPay method." } else { "매월 9,900원, 등록한 토스페이 결제수단으로 결제됩니다." }}</p>
+            <IssueBillingKey on_issued=move |s: Subscription| subscription.set(Some(s)) />
+            <Show when=move || subscription.with(Option::is_some)>
+                <button
+                    type="button"
+                    class="pc-checkout__pay demo__charge"
+                    data-testid="billing-charge"
+                    disabled=move || charging.get()
+                    aria-busy=move || charging.get().to_string()
+                    on:click=charge_now
+                >
+                    {if en { "Charge now" } else { "지금 결제하기" }}
+                </button>
+                <p class="demo__charge-status" role="status" aria-live="polite" data-testid="billing-charge-status" data-state=charge_state>
+                    {move || {
+                        charge.with(|c| match c {
+                            None => String::new(),
+                            Some(Ok(r)) => format!("{} · {}", r.status.as_str(), won(r.total_amount)),
+                            Some(Err(e)) => e.clone(),
+                        })
+                    }}
+                </p>
+            </Show>
+        </section>
+    }
 }

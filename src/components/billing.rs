@@ -183,11 +183,11 @@ async fn run(m: &Machine, effect: Fx) -> Option<Event> {
 #[component]
 pub fn IssueBillingKey(
     /// `billingKeyMethod`. Default: `EASY_PAY` (TossPay's only method).
-    #[prop(optional)]
-    billing_key_method: Option<BillingKeyMethod>,
+    #[prop(optional, into)]
+    billing_key_method: MaybeProp<BillingKeyMethod>,
     /// `windowType`.
-    #[prop(optional)]
-    window_type: Option<WindowTypes>,
+    #[prop(optional, into)]
+    window_type: MaybeProp<WindowTypes>,
     /// `redirectUrl`. Default: the current page without its query.
     #[prop(optional, into)]
     redirect_url: Option<String>,
@@ -219,8 +219,8 @@ pub fn IssueBillingKey(
         state,
         ctx: ctx.clone(),
         opts: Arc::new(IssueOptions {
-            billing_key_method,
-            window_type,
+            billing_key_method: billing_key_method.get_untracked(),
+            window_type: window_type.get_untracked(),
             redirect_url,
             force_redirect,
             notice_urls,

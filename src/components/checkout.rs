@@ -217,17 +217,17 @@ pub fn Checkout(
     #[prop(into)]
     order: Signal<serde_json::Value>,
     /// `payMethod`. Default: `EASY_PAY`.
-    #[prop(optional)]
-    pay_method: Option<PayMethod>,
+    #[prop(optional, into)]
+    pay_method: MaybeProp<PayMethod>,
     /// `easyPay` method options.
-    #[prop(optional)]
-    easy_pay: Option<EasyPayOptions>,
+    #[prop(optional, into)]
+    easy_pay: MaybeProp<EasyPayOptions>,
     /// `bypass` options (TossPay's `tosspay_v2`, other PGs as JSON).
-    #[prop(optional)]
-    bypass: Option<PaymentBypass>,
+    #[prop(optional, into)]
+    bypass: MaybeProp<PaymentBypass>,
     /// `windowType` (e.g. `pc: POPUP`). Default: the SDK's.
-    #[prop(optional)]
-    window_type: Option<WindowTypes>,
+    #[prop(optional, into)]
+    window_type: MaybeProp<WindowTypes>,
     /// `redirectUrl`. Default: the current page without its query.
     #[prop(optional, into)]
     redirect_url: Option<String>,
@@ -238,8 +238,8 @@ pub fn Checkout(
     #[prop(optional)]
     notice_urls: Vec<String>,
     /// Sets TossPay's `expiredTime` this many seconds after each request.
-    #[prop(optional)]
-    tosspay_expires_in_secs: Option<u32>,
+    #[prop(optional, into)]
+    tosspay_expires_in_secs: MaybeProp<u32>,
     /// Disables the pay button (e.g. an empty cart).
     #[prop(optional, into)]
     disabled: Signal<bool>,
@@ -266,14 +266,14 @@ pub fn Checkout(
         ctx: ctx.clone(),
         order,
         opts: Arc::new(PaymentOptions {
-            pay_method,
-            easy_pay,
-            bypass,
-            window_type,
+            pay_method: pay_method.get_untracked(),
+            easy_pay: easy_pay.get_untracked(),
+            bypass: bypass.get_untracked(),
+            window_type: window_type.get_untracked(),
             redirect_url,
             force_redirect,
             notice_urls,
-            tosspay_expires_in_secs,
+            tosspay_expires_in_secs: tosspay_expires_in_secs.get_untracked(),
         }),
         on_paid,
         on_failed,
@@ -310,7 +310,10 @@ pub fn Checkout(
     let texts = move || lang.get().texts();
     let busy = move || state.with(CheckoutState::is_busy);
     let enabled = move || {
-        state.with(CheckoutState::can_pay) && !disabled.get() && sdk.with(|s| *s != SdkStatus::Loading)
+        // `disabled` means "nothing to buy": retrying an existing order
+        // (e.g. after a redirect return) needs no cart.
+        let has_order = state.with(|s| s.order().is_some());
+        state.with(CheckoutState::can_pay) && (has_order || !disabled.get()) && sdk.with(|s| *s != SdkStatus::Loading)
     };
     let label_text = move || {
         label.get().unwrap_or_else(|| {
