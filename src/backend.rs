@@ -157,7 +157,11 @@ impl HttpBackend {
 
     /// `POST /api/subscriptions/{id}/charge` (used by the demo shop).
     pub async fn charge_subscription(&self, subscription_id: &str) -> Result<ChargeResult, BackendError> {
-        http::post(&self.url(&subscription_charge_path(subscription_id)), &serde_json::json!({})).await
+        http::post(
+            &self.url(&subscription_charge_path(subscription_id)),
+            &serde_json::json!({}),
+        )
+        .await
     }
 
     /// `GET` a JSON document (catalogue, config) from the backend.
@@ -323,7 +327,12 @@ mod tests {
             &RetryPolicy::default(),
             || {
                 calls.set(calls.get() + 1);
-                async { Err(status_error(404, r#"{"error":"order_not_found","message":"주문이 없습니다"}"#)) }
+                async {
+                    Err(status_error(
+                        404,
+                        r#"{"error":"order_not_found","message":"주문이 없습니다"}"#,
+                    ))
+                }
             },
             never,
         ));
@@ -345,7 +354,15 @@ mod tests {
 
     #[test]
     fn errors_are_classified() {
-        for (s, transient) in [(500, true), (502, true), (429, true), (408, true), (400, false), (404, false), (409, false)] {
+        for (s, transient) in [
+            (500, true),
+            (502, true),
+            (429, true),
+            (408, true),
+            (400, false),
+            (404, false),
+            (409, false),
+        ] {
             assert_eq!(status_error(s, "").is_transient(), transient, "{s}");
         }
         assert!(BackendError::Decode("x".into()).is_transient());
@@ -356,7 +373,10 @@ mod tests {
     #[test]
     fn backoff_doubles_and_is_capped() {
         let p = RetryPolicy::default();
-        assert_eq!((0..6).map(|a| p.delay_ms(a)).collect::<Vec<_>>(), [500, 1000, 2000, 4000, 8000, 8000]);
+        assert_eq!(
+            (0..6).map(|a| p.delay_ms(a)).collect::<Vec<_>>(),
+            [500, 1000, 2000, 4000, 8000, 8000]
+        );
     }
 
     #[test]

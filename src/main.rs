@@ -11,7 +11,9 @@ use portone_checkout::backend::HttpBackend;
 use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
 use portone_checkout::i18n::Lang;
 use portone_checkout::model::{WindowType, WindowTypes};
-use portone_checkout::protocol::{ChargeResult, ClientConfig, PaymentStatus, Product, Subscription, CONFIG_PATH, PRODUCTS_PATH};
+use portone_checkout::protocol::{
+    ChargeResult, ClientConfig, PaymentStatus, Product, Subscription, CONFIG_PATH, PRODUCTS_PATH,
+};
 use portone_checkout::redirect::query_pairs;
 use std::collections::BTreeMap;
 
@@ -29,7 +31,9 @@ struct Flags {
 }
 
 fn flags() -> Flags {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
     let mut f = Flags::default();
     for (k, v) in query_pairs(&search) {
         match k.as_str() {
@@ -43,14 +47,16 @@ fn flags() -> Flags {
 }
 
 fn path() -> String {
-    web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default()
 }
 
 fn won(amount: i64) -> String {
     let digits = amount.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -117,7 +123,8 @@ fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
 #[component]
 fn ShopPage(flags: Flags) -> impl IntoView {
     let en = flags.lang == Lang::En;
-    let products = LocalResource::new(|| async { HttpBackend::default().get_json::<Vec<Product>>(PRODUCTS_PATH).await });
+    let products =
+        LocalResource::new(|| async { HttpBackend::default().get_json::<Vec<Product>>(PRODUCTS_PATH).await });
     let cart = RwSignal::new(BTreeMap::<String, u32>::new());
     let catalogue = move || products.get().and_then(Result::ok).unwrap_or_default();
     let total = Signal::derive(move || {
@@ -137,7 +144,7 @@ fn ShopPage(flags: Flags) -> impl IntoView {
         serde_json::json!({ "items": items })
     });
     let paid = RwSignal::new(None::<PaymentStatus>);
-    let window_type = flags.popup.then(|| WindowTypes {
+    let window_type = flags.popup.then_some(WindowTypes {
         pc: Some(WindowType::Popup),
         mobile: None,
     });
@@ -203,7 +210,9 @@ fn SubscribePage(lang: Lang) -> impl IntoView {
     let charge = RwSignal::new(None::<Result<ChargeResult, String>>);
     let charging = RwSignal::new(false);
     let charge_now = move |_| {
-        let Some(sub) = subscription.get_untracked() else { return };
+        let Some(sub) = subscription.get_untracked() else {
+            return;
+        };
         charging.set(true);
         leptos::task::spawn_local(async move {
             let r = HttpBackend::default().charge_subscription(&sub.subscription_id).await;

@@ -328,7 +328,15 @@ mod tests {
 
     #[test]
     fn garbage_and_broken_escapes_do_not_panic() {
-        for q in ["%", "%%", "%zz=1", "paymentId=%E0%A4", "=&=", "paymentId=a%", "a=%F0%9F%98%80%"] {
+        for q in [
+            "%",
+            "%%",
+            "%zz=1",
+            "paymentId=%E0%A4",
+            "=&=",
+            "paymentId=a%",
+            "a=%F0%9F%98%80%",
+        ] {
             let _ = parse_redirect_query(q);
         }
         assert_eq!(form_decode("%zz%4"), "%zz%4");
@@ -373,7 +381,10 @@ mod tests {
     #[test]
     fn result_keys_are_stripped_and_others_kept() {
         assert_eq!(strip_result_keys("?paymentId=p&txId=t&code=C"), "");
-        assert_eq!(strip_result_keys("?lang=en&paymentId=p&window=popup"), "?lang=en&window=popup");
+        assert_eq!(
+            strip_result_keys("?lang=en&paymentId=p&window=popup"),
+            "?lang=en&window=popup"
+        );
         assert_eq!(strip_result_keys("payment_id=p&x=1"), "?x=1");
         assert_eq!(strip_result_keys(""), "");
     }

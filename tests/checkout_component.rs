@@ -86,7 +86,13 @@ impl Scripted {
                 message: "주문을 찾을 수 없습니다.".into(),
             });
         }
-        let status = self.status.lock().map(|s| s.clone()).ok().flatten().unwrap_or(OrderStatus::Pending);
+        let status = self
+            .status
+            .lock()
+            .map(|s| *s)
+            .ok()
+            .flatten()
+            .unwrap_or(OrderStatus::Pending);
         Ok(PaymentStatus {
             payment_id: payment_id.into(),
             status,
@@ -105,7 +111,10 @@ impl Scripted {
 }
 
 impl CheckoutBackend for Scripted {
-    fn prepare_payment<'a>(&'a self, _: &'a serde_json::Value) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
+    fn prepare_payment<'a>(
+        &'a self,
+        _: &'a serde_json::Value,
+    ) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
         self.prepares.fetch_add(1, Ordering::SeqCst);
         Box::pin(async {
             Ok(PreparedPayment {
@@ -189,11 +198,14 @@ impl Page {
     }
 
     fn el(&self, testid: &str) -> HtmlElement {
-        self.find(testid).unwrap_or_else(|| panic!("no element with data-testid={testid}"))
+        self.find(testid)
+            .unwrap_or_else(|| panic!("no element with data-testid={testid}"))
     }
 
     fn state(&self) -> String {
-        self.el("checkout-status").get_attribute("data-state").unwrap_or_default()
+        self.el("checkout-status")
+            .get_attribute("data-state")
+            .unwrap_or_default()
     }
 
     fn pay_button_enabled(&self) -> bool {
@@ -201,7 +213,11 @@ impl Page {
     }
 
     async fn wait_state(&self, want: &str) {
-        wait_for(|| self.state() == want, &format!("data-state={want} (now {})", self.state())).await;
+        wait_for(
+            || self.state() == want,
+            &format!("data-state={want} (now {})", self.state()),
+        )
+        .await;
     }
 }
 
@@ -233,12 +249,24 @@ async fn pays_on_pc_and_the_backend_verifies_the_payment() {
     wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
     page.el("checkout-pay").click();
     page.wait_state("paid").await;
-    assert_eq!(page.el("checkout-status").get_attribute("data-payment-id").as_deref(), Some("order-1"));
+    assert_eq!(
+        page.el("checkout-status").get_attribute("data-payment-id").as_deref(),
+        Some("order-1")
+    );
     let sent: serde_json::Value = serde_json::from_str(&sdk_call(0)).unwrap_or_default();
     assert_eq!(sent["totalAmount"], json!(9000), "the server's amount goes to the SDK");
     assert_eq!(sent["paymentId"], json!("order-1"));
     assert_eq!(sent["locale"], json!("KO_KR"));
-    assert_eq!(backend.completes(), vec![("order-1".to_string(), CompleteRequest { tx_id: Some("tx-1".into()), ..Default::default() })]);
+    assert_eq!(
+        backend.completes(),
+        vec![(
+            "order-1".to_string(),
+            CompleteRequest {
+                tx_id: Some("tx-1".into()),
+                ..Default::default()
+            }
+        )]
+    );
     assert!(page.find("checkout-error").is_none());
 }
 
@@ -285,7 +313,10 @@ async fn a_rejection_before_the_window_shows_a_plain_message() {
     page.wait_state("failed").await;
     let text = page.el("checkout-error").text_content().unwrap_or_default();
     assert!(text.contains("결제창을 열지 못했습니다"), "{text}");
-    assert!(!text.contains("developer detail") && !text.contains("AmountNotEqualToPredefined"), "{text}");
+    assert!(
+        !text.contains("developer detail") && !text.contains("AmountNotEqualToPredefined"),
+        "{text}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -369,7 +400,9 @@ async fn resumes_a_redirect_return_without_saved_storage() {
 async fn a_forged_return_with_html_in_the_message_is_shown_as_text_and_not_as_success() {
     reset();
     install_sdk("success");
-    set_query("?paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E");
+    set_query(
+        "?paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E",
+    );
     let backend = Scripted::new();
     if let Ok(mut s) = backend.status.lock() {
         *s = Some(OrderStatus::Pending);
@@ -377,8 +410,14 @@ async fn a_forged_return_with_html_in_the_message_is_shown_as_text_and_not_as_su
     let page = mount(backend, Lang::Ko);
     page.wait_state("failed").await;
     let error = page.el("checkout-error");
-    assert!(error.text_content().unwrap_or_default().contains("<img src=x"), "rendered as text");
-    assert!(error.query_selector("img").ok().flatten().is_none(), "no element was created from the query");
+    assert!(
+        error.text_content().unwrap_or_default().contains("<img src=x"),
+        "rendered as text"
+    );
+    assert!(
+        error.query_selector("img").ok().flatten().is_none(),
+        "no element was created from the query"
+    );
     let pwned = js_sys::Reflect::get(&js_sys::global(), &"__pwned".into()).unwrap_or(JsValue::UNDEFINED);
     assert!(pwned.is_undefined());
 }
@@ -421,7 +460,11 @@ async fn speaks_english_when_asked() {
     assert_eq!(page.el("checkout-pay").text_content().as_deref(), Some("Pay"));
     page.el("checkout-pay").click();
     page.wait_state("failed").await;
-    assert!(page.el("checkout-error").text_content().unwrap_or_default().contains("The payment failed."));
+    assert!(page
+        .el("checkout-error")
+        .text_content()
+        .unwrap_or_default()
+        .contains("The payment failed."));
     assert_eq!(page.el("checkout-pay").text_content().as_deref(), Some("Pay again"));
     let sent: serde_json::Value = serde_json::from_str(&sdk_call(0)).unwrap_or_default();
     assert_eq!(sent["locale"], json!("EN_US"));

@@ -184,7 +184,12 @@ async fn run(m: &Machine, effect: Fx) -> Option<Event> {
             })
         }
         Fx::Complete { payment_id, body } => {
-            let r = with_retries(&ctx.retry, || backend.complete_payment(&payment_id, &body), dom::sleep_ms).await;
+            let r = with_retries(
+                &ctx.retry,
+                || backend.complete_payment(&payment_id, &body),
+                dom::sleep_ms,
+            )
+            .await;
             Some(match r {
                 Ok(s) => Event::Confirmed(s),
                 Err(e) => refused_or(e, Event::CompleteFailed),

@@ -62,7 +62,11 @@ impl CheckoutContext {
 
     /// Takes the redirect return this page loaded with, if it is of the kind
     /// `want` accepts (each return is handled by one component).
-    pub(crate) fn take_return<T>(&self, want: impl Fn(&RedirectReturn) -> bool, map: impl Fn(Result<RedirectReturn, RedirectError>) -> T) -> Option<T> {
+    pub(crate) fn take_return<T>(
+        &self,
+        want: impl Fn(&RedirectReturn) -> bool,
+        map: impl Fn(Result<RedirectReturn, RedirectError>) -> T,
+    ) -> Option<T> {
         let mut slot = self.inner.pending_return.lock().ok()?;
         let take = match slot.as_ref()? {
             Ok(r) => want(r),
@@ -141,8 +145,8 @@ pub fn CheckoutProvider(
     /// The checkout UI.
     children: Children,
 ) -> impl IntoView {
-    let backend =
-        backend.unwrap_or_else(|| Arc::new(HttpBackend::new(backend_url.unwrap_or_default())) as Arc<dyn CheckoutBackend>);
+    let backend = backend
+        .unwrap_or_else(|| Arc::new(HttpBackend::new(backend_url.unwrap_or_default())) as Arc<dyn CheckoutBackend>);
     let gateway = PortOneV2::with_url(sdk_url.unwrap_or_else(|| DEFAULT_SDK_URL.to_string()));
     let ctx = CheckoutContext {
         inner: Arc::new(Inner {

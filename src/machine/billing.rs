@@ -369,7 +369,10 @@ mod tests {
         assert_eq!((s.name(), fx), ("preparing", vec![BillingEffect::Prepare]));
         let (s, fx) = BillingState::Preparing.on(BillingEvent::Prepared(prepared()));
         assert_eq!(s, BillingState::AwaitingIssue { issue: issue() });
-        assert_eq!(fx, vec![BillingEffect::Save(issue()), BillingEffect::RequestIssue(issue())]);
+        assert_eq!(
+            fx,
+            vec![BillingEffect::Save(issue()), BillingEffect::RequestIssue(issue())]
+        );
     }
 
     #[test]
@@ -378,7 +381,8 @@ mod tests {
             billing_key: "bk-1".into(),
             billing_issue_token: None,
         };
-        let (s, fx) = BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Sdk(BillingKeyOutcome::Issued(k)));
+        let (s, fx) =
+            BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Sdk(BillingKeyOutcome::Issued(k)));
         assert_eq!(s.name(), "verifying");
         assert_eq!(fx, vec![register("bk-1", Some("issue-1"))]);
         let (s, fx) = s.on(BillingEvent::Registered(sub()));
@@ -452,13 +456,19 @@ mod tests {
             }),
         };
         let (s, _) = BillingState::Idle.on(BillingEvent::Returned { ret, saved: None });
-        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("<b>no</b>"));
+        assert_eq!(
+            s.failure().and_then(|f| f.customer_message.as_deref()),
+            Some("<b>no</b>")
+        );
         let empty = BillingKeyReturn {
             billing_key: None,
             billing_issue_token: None,
             failure: None,
         };
-        let (s, _) = BillingState::Idle.on(BillingEvent::Returned { ret: empty, saved: None });
+        let (s, _) = BillingState::Idle.on(BillingEvent::Returned {
+            ret: empty,
+            saved: None,
+        });
         assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
     }
 
@@ -476,7 +486,13 @@ mod tests {
         assert_eq!(s.name(), "failed");
         let (s, fx) = verifying.on(BillingEvent::RegisterFailed("network".into()));
         assert_eq!(s.name(), "unknown");
-        assert_eq!(fx, vec![BillingEffect::ScheduleCheck { delay_ms: 2_000, checks: 1 }]);
+        assert_eq!(
+            fx,
+            vec![BillingEffect::ScheduleCheck {
+                delay_ms: 2_000,
+                checks: 1
+            }]
+        );
         assert!(!s.can_issue());
         assert_eq!(s.clone().on(BillingEvent::AutoCheck { checks: 0 }).1, vec![]);
         let (s, fx) = s.on(BillingEvent::AutoCheck { checks: 1 });

@@ -364,7 +364,10 @@ fn confirmed(
         OrderStatus::Cancelled => {
             let failure = Failure {
                 reason: FailureReason::CancelledByMerchant,
-                customer_message: status.message.clone().or(status.failure.as_ref().map(|f| f.message.clone())),
+                customer_message: status
+                    .message
+                    .clone()
+                    .or(status.failure.as_ref().map(|f| f.message.clone())),
                 detail: format!("the backend reports the payment {} as CANCELLED", status.payment_id),
             };
             (
@@ -676,7 +679,9 @@ mod tests {
     #[test]
     fn a_failed_prepare_is_failed_without_an_order() {
         let (s, fx) = CheckoutState::Preparing.on(Event::PrepareFailed("network".into()));
-        assert!(matches!(&s, CheckoutState::Failed { order: None, failure } if failure.reason == FailureReason::Prepare));
+        assert!(
+            matches!(&s, CheckoutState::Failed { order: None, failure } if failure.reason == FailureReason::Prepare)
+        );
         assert!(fx.is_empty());
         let (s, _) = CheckoutState::Preparing.on(Event::Refused {
             message: "품절".into(),
@@ -723,14 +728,25 @@ mod tests {
 
     #[test]
     fn a_pg_failure_shows_the_pg_message_and_retry_reuses_the_order() {
-        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some("INSUFFICIENT_BALANCE")))));
-        let CheckoutState::Failed { order: Some(o), failure } = &s else {
+        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
+            "INSUFFICIENT_BALANCE",
+        )))));
+        let CheckoutState::Failed {
+            order: Some(o),
+            failure,
+        } = &s
+        else {
             panic!("expected Failed, got {s:?}");
         };
         assert_eq!(o.payment_id, "order-1");
         assert_eq!(failure.reason, FailureReason::Pg);
         assert_eq!(failure.customer_message.as_deref(), Some("잔액이 부족합니다."));
-        assert_eq!(fx, vec![Effect::Forget { payment_id: "order-1".into() }]);
+        assert_eq!(
+            fx,
+            vec![Effect::Forget {
+                payment_id: "order-1".into()
+            }]
+        );
         let (s, fx) = s.on(Event::Pay);
         assert_eq!(s, awaiting());
         assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
@@ -738,7 +754,9 @@ mod tests {
 
     #[test]
     fn a_user_cancel_is_cancelled_and_retry_reuses_the_order() {
-        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some("PAY_PROCESS_CANCELED")))));
+        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
+            "PAY_PROCESS_CANCELED",
+        )))));
         assert_eq!(s.name(), "cancelled");
         assert!(s.can_pay());
         let (s, fx) = s.on(Event::Pay);
@@ -779,7 +797,12 @@ mod tests {
     fn the_backend_decides_paid_and_virtual_account() {
         let (s, fx) = verifying().on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!(s.name(), "paid");
-        assert_eq!(fx, vec![Effect::Forget { payment_id: "order-1".into() }]);
+        assert_eq!(
+            fx,
+            vec![Effect::Forget {
+                payment_id: "order-1".into()
+            }]
+        );
         let (s, _) = verifying().on(Event::Confirmed(status(OrderStatus::VirtualAccountIssued)));
         assert_eq!(s.name(), "virtual-account-issued");
     }
@@ -794,19 +817,30 @@ mod tests {
         });
         let (s, _) = verifying().on(Event::Confirmed(st));
         assert_eq!(s.name(), "failed");
-        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("카드 한도 초과"));
+        assert_eq!(
+            s.failure().and_then(|f| f.customer_message.as_deref()),
+            Some("카드 한도 초과")
+        );
         let mut st = status(OrderStatus::Cancelled);
         st.message = Some("결제 금액이 주문과 달라 취소되었습니다".into());
         let (s, _) = verifying().on(Event::Confirmed(st));
         assert_eq!(s.name(), "cancelled");
-        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::CancelledByMerchant));
+        assert_eq!(
+            s.failure().map(|f| f.reason.clone()),
+            Some(FailureReason::CancelledByMerchant)
+        );
     }
 
     #[test]
     fn a_lost_complete_falls_back_to_asking_the_status() {
         let (s, fx) = verifying().on(Event::CompleteFailed("timeout".into()));
         assert_eq!(s, verifying());
-        assert_eq!(fx, vec![Effect::FetchStatus { payment_id: "order-1".into() }]);
+        assert_eq!(
+            fx,
+            vec![Effect::FetchStatus {
+                payment_id: "order-1".into()
+            }]
+        );
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!(s.name(), "paid");
     }
@@ -816,8 +850,20 @@ mod tests {
         let (s, fx) = verifying().on(Event::CompleteFailed("network".into()));
         let (s, fx2) = s.on(Event::StatusFailed("network".into()));
         assert_eq!(fx.len(), 1);
-        assert_eq!(s, CheckoutState::Unknown { order: order(), checks: 1 });
-        assert_eq!(fx2, vec![Effect::ScheduleCheck { delay_ms: recheck_delay_ms(0), checks: 1 }]);
+        assert_eq!(
+            s,
+            CheckoutState::Unknown {
+                order: order(),
+                checks: 1
+            }
+        );
+        assert_eq!(
+            fx2,
+            vec![Effect::ScheduleCheck {
+                delay_ms: recheck_delay_ms(0),
+                checks: 1
+            }]
+        );
         assert!(!s.can_pay(), "an unknown payment must not be paid again");
         let (s, fx) = s.on(Event::CheckAgain);
         assert!(matches!(&s, CheckoutState::Verifying { checks: 1, .. }));
@@ -825,8 +871,20 @@ mod tests {
         let (s, fx) = s.on(Event::CompleteFailed("x".into()));
         let (s, fx2) = s.on(Event::StatusFailed("x".into()));
         assert_eq!(fx.len(), 1);
-        assert_eq!(s, CheckoutState::Unknown { order: order(), checks: 2 });
-        assert_eq!(fx2, vec![Effect::ScheduleCheck { delay_ms: recheck_delay_ms(1), checks: 2 }]);
+        assert_eq!(
+            s,
+            CheckoutState::Unknown {
+                order: order(),
+                checks: 2
+            }
+        );
+        assert_eq!(
+            fx2,
+            vec![Effect::ScheduleCheck {
+                delay_ms: recheck_delay_ms(1),
+                checks: 2
+            }]
+        );
         let (s, _) = s.on(Event::AutoCheck { checks: 2 });
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!(s.name(), "paid");
@@ -841,9 +899,15 @@ mod tests {
 
     #[test]
     fn a_stale_timer_does_nothing() {
-        let s = CheckoutState::Unknown { order: order(), checks: 3 };
+        let s = CheckoutState::Unknown {
+            order: order(),
+            checks: 3,
+        };
         assert_eq!(s.clone().on(Event::AutoCheck { checks: 2 }), (s, vec![]));
-        assert_eq!(CheckoutState::Idle.on(Event::AutoCheck { checks: 0 }), (CheckoutState::Idle, vec![]));
+        assert_eq!(
+            CheckoutState::Idle.on(Event::AutoCheck { checks: 0 }),
+            (CheckoutState::Idle, vec![])
+        );
     }
 
     #[test]
@@ -928,7 +992,10 @@ mod tests {
             ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=PAY_PROCESS_CANCELED"),
             saved: None,
         });
-        assert_eq!(s.on(Event::Confirmed(status(OrderStatus::Pending))).0.name(), "cancelled");
+        assert_eq!(
+            s.on(Event::Confirmed(status(OrderStatus::Pending))).0.name(),
+            "cancelled"
+        );
     }
 
     #[test]
@@ -991,11 +1058,24 @@ mod tests {
             awaiting(),
             CheckoutState::Redirecting { order: order() },
             verifying(),
-            CheckoutState::Unknown { order: order(), checks: 0 },
+            CheckoutState::Unknown {
+                order: order(),
+                checks: 0,
+            },
         ]
         .iter()
         .map(CheckoutState::name)
         .collect();
-        assert_eq!(names, ["idle", "preparing", "awaiting-payment", "redirecting", "verifying", "unknown"]);
+        assert_eq!(
+            names,
+            [
+                "idle",
+                "preparing",
+                "awaiting-payment",
+                "redirecting",
+                "verifying",
+                "unknown"
+            ]
+        );
     }
 }

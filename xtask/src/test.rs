@@ -57,9 +57,10 @@ fn cargo(args: &[&str]) -> Command {
 fn suites(tools: &Tools) -> Vec<Suite> {
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
-    let mut native = cargo(&["test", "--workspace"]);
-    native
-        .env("CHROMEDRIVER", &driver)
+    let mut native = cargo(&["test", "--workspace", "--exclude", "e2e"]);
+    native.env("CHROMEDRIVER", &driver).env("CHROMIUM", &chromium);
+    let mut e2e = cargo(&["test", "-p", "e2e"]);
+    e2e.env("CHROMEDRIVER", &driver)
         .env("CHROMIUM", &chromium)
         .env("DEMO_DIST", root().join("dist"));
     let mut browser = cargo(&[
@@ -108,9 +109,14 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             command: demo,
         },
         Suite {
-            name: "native tests (cargo test --workspace)",
+            name: "native tests (cargo test --workspace --exclude e2e)",
             kind: Kind::Tests { min: 1 },
             command: native,
+        },
+        Suite {
+            name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
+            kind: Kind::Tests { min: 1 },
+            command: e2e,
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
