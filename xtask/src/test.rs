@@ -104,6 +104,19 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             ]),
         },
         Suite {
+            name: "library builds for server-side rendering (--features ssr)",
+            kind: Kind::Check,
+            command: cargo(&[
+                "check",
+                "-p",
+                "portone-checkout",
+                "--lib",
+                "--no-default-features",
+                "--features",
+                "ssr",
+            ]),
+        },
+        Suite {
             name: "demo release build (trunk)",
             kind: Kind::Check,
             command: demo,
