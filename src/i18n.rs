@@ -155,8 +155,8 @@ impl Texts {
     /// The status line of a checkout state (`""` when idle).
     pub fn checkout_status(&self, s: &CheckoutState) -> &'static str {
         match s {
-            CheckoutState::Idle => "",
-            CheckoutState::Preparing => self.preparing,
+            CheckoutState::Idle | CheckoutState::Warming { .. } | CheckoutState::Ready { .. } => "",
+            CheckoutState::Preparing | CheckoutState::PreparingWarm { .. } => self.preparing,
             CheckoutState::AwaitingPayment { .. } => self.awaiting_payment,
             CheckoutState::Redirecting { .. } => self.redirecting,
             CheckoutState::Verifying { .. } => self.verifying,

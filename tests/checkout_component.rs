@@ -469,3 +469,29 @@ async fn speaks_english_when_asked() {
     let sent: serde_json::Value = serde_json::from_str(&sdk_call(0)).unwrap_or_default();
     assert_eq!(sent["locale"], json!("EN_US"));
 }
+
+#[wasm_bindgen_test]
+async fn the_order_is_prepared_before_the_click_so_the_click_goes_straight_to_the_sdk() {
+    reset();
+    install_sdk("pending");
+    let backend = Scripted::new();
+    let page = mount(backend.clone(), Lang::Ko);
+    wait_for(
+        || page.el("checkout-status").get_attribute("data-payment-id").as_deref() == Some("order-1"),
+        "the order prepared in the background",
+    )
+    .await;
+    assert_eq!(page.state(), "idle");
+    assert_eq!(backend.prepares.load(Ordering::SeqCst), 1);
+    page.el("checkout-pay").click();
+    page.wait_state("awaiting-payment").await;
+    wait_for(|| sdk_calls() == 1, "the SDK call").await;
+    assert_eq!(
+        backend.prepares.load(Ordering::SeqCst),
+        1,
+        "no prepare between click and SDK"
+    );
+    resolve_pending();
+    page.wait_state("paid").await;
+    assert_eq!(backend.prepares.load(Ordering::SeqCst), 1);
+}

@@ -19,6 +19,8 @@ use leptos::prelude::*;
 use std::sync::Arc;
 
 const SAVED_PREFIX: &str = "portone-checkout:payment:";
+/// How long `order` must stay unchanged before it is prepared again.
+const WARM_DEBOUNCE_MS: u32 = 300;
 
 /// How payment requests are built, besides the order itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -147,6 +149,11 @@ async fn run(m: &Machine, effect: Fx) -> Option<Event> {
                 Err(e) => refused_or(e, Event::PrepareFailed),
             })
         }
+        Fx::PrepareEarly { generation } => {
+            let order = m.order.get_untracked();
+            let prepared = backend.prepare_payment(&order).await.map_err(|e| e.to_string());
+            Some(Event::Warmed { generation, prepared })
+        }
         Fx::Save(order) => {
             if let Ok(json) = serde_json::to_string(&order) {
                 dom::session_set(&format!("{SAVED_PREFIX}{}", order.payment_id), &json);
@@ -245,7 +252,14 @@ pub fn Checkout(
     /// Sets TossPay's `expiredTime` this many seconds after each request.
     #[prop(optional, into)]
     tosspay_expires_in_secs: MaybeProp<u32>,
-    /// Disables the pay button (e.g. an empty cart).
+    /// Prepares the order with the backend as soon as `order` settles (and
+    /// again when it changes), so that a click opens the payment window
+    /// without waiting for the network. Default: `true`. With `false` the
+    /// order is prepared on click.
+    #[prop(default = true)]
+    prepare_early: bool,
+    /// Disables the pay button (e.g. an empty cart); nothing is prepared
+    /// while disabled.
     #[prop(optional, into)]
     disabled: Signal<bool>,
     /// The pay button's label. Default: "결제하기" / "Pay".
@@ -298,17 +312,48 @@ pub fn Checkout(
             Err(e) => Event::ReturnInvalid(e.to_string()),
         },
     );
+    let resumed_nothing = resumed.is_none();
     if let Some(event) = resumed {
         dispatch(&m, event);
     }
 
-    // A different cart drops an unpaid order.
+    // A different cart drops an unpaid order; once it settles (and at
+    // mount), the new one is prepared in the background.
+    let generation = StoredValue::new(0u32);
+    let warm_after = {
+        let m = m.clone();
+        move |delay_ms: u32| {
+            if !prepare_early {
+                return;
+            }
+            let g = generation.try_update_value(|g| {
+                *g += 1;
+                *g
+            });
+            let Some(g) = g else { return };
+            let m = m.clone();
+            leptos::task::spawn_local(async move {
+                dom::sleep_ms(delay_ms).await;
+                let current = generation.try_get_value() == Some(g);
+                if current && !disabled.try_get_untracked().unwrap_or(true) {
+                    dispatch(&m, Event::Warm { generation: g });
+                }
+            });
+        }
+    };
     let watcher = m.clone();
+    let rewarm = warm_after.clone();
     Effect::watch(
-        move || order.get(),
-        move |_, _, _| dispatch(&watcher, Event::OrderChanged),
+        move || (order.get(), disabled.get()),
+        move |_, _, _| {
+            dispatch(&watcher, Event::OrderChanged);
+            rewarm(WARM_DEBOUNCE_MS);
+        },
         false,
     );
+    if resumed_nothing {
+        warm_after(0);
+    }
 
     let lang = ctx.lang();
     let sdk = ctx.sdk_status();

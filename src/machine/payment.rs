@@ -90,8 +90,25 @@ pub enum CheckoutState {
     /// Nothing started.
     #[default]
     Idle,
+    /// Idle, while the order is prepared in the background (so that a
+    /// click goes straight to the SDK).
+    Warming {
+        /// Which background prepare this is.
+        generation: u32,
+    },
+    /// Idle, with the order prepared in the background.
+    Ready {
+        /// The prepared order.
+        order: OrderRef,
+    },
     /// Asking the backend for the order (`paymentId`, amount).
     Preparing,
+    /// The customer clicked while a background prepare was in flight: its
+    /// answer continues the payment.
+    PreparingWarm {
+        /// The background prepare awaited.
+        generation: u32,
+    },
     /// The payment window is open.
     AwaitingPayment {
         /// The order.
@@ -153,8 +170,8 @@ impl CheckoutState {
     /// The stable name used in `data-state`.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Idle => "idle",
-            Self::Preparing => "preparing",
+            Self::Idle | Self::Warming { .. } | Self::Ready { .. } => "idle",
+            Self::Preparing | Self::PreparingWarm { .. } => "preparing",
             Self::AwaitingPayment { .. } => "awaiting-payment",
             Self::Redirecting { .. } => "redirecting",
             Self::Verifying { .. } => "verifying",
@@ -170,20 +187,28 @@ impl CheckoutState {
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
-            Self::Preparing | Self::AwaitingPayment { .. } | Self::Redirecting { .. } | Self::Verifying { .. }
+            Self::Preparing
+                | Self::PreparingWarm { .. }
+                | Self::AwaitingPayment { .. }
+                | Self::Redirecting { .. }
+                | Self::Verifying { .. }
         )
     }
 
     /// Whether the pay button may start (or retry) a payment.
     pub fn can_pay(&self) -> bool {
-        matches!(self, Self::Idle | Self::Failed { .. } | Self::Cancelled { .. })
+        matches!(
+            self,
+            Self::Idle | Self::Warming { .. } | Self::Ready { .. } | Self::Failed { .. } | Self::Cancelled { .. }
+        )
     }
 
     /// The order, once one exists.
     pub fn order(&self) -> Option<&OrderRef> {
         match self {
-            Self::Idle | Self::Preparing => None,
-            Self::AwaitingPayment { order }
+            Self::Idle | Self::Warming { .. } | Self::Preparing | Self::PreparingWarm { .. } => None,
+            Self::Ready { order }
+            | Self::AwaitingPayment { order }
             | Self::Redirecting { order }
             | Self::Verifying { order, .. }
             | Self::Paid { order, .. }
@@ -207,6 +232,19 @@ impl CheckoutState {
 pub enum Event {
     /// The pay button was pressed.
     Pay,
+    /// Prepare the order in the background now (the component sends this
+    /// when what to buy has settled).
+    Warm {
+        /// A number identifying this order's contents.
+        generation: u32,
+    },
+    /// The background prepare answered (an error is developer detail).
+    Warmed {
+        /// The `generation` of the `Warm` that started it.
+        generation: u32,
+        /// The prepared order, or why not.
+        prepared: Result<PreparedPayment, String>,
+    },
     /// The backend prepared the order.
     Prepared(PreparedPayment),
     /// Preparing failed (developer detail).
@@ -260,6 +298,12 @@ pub enum Event {
 pub enum Effect {
     /// Ask the backend to prepare an order.
     Prepare,
+    /// Ask the backend to prepare an order in the background, answering
+    /// `Warmed { generation, .. }`.
+    PrepareEarly {
+        /// The `generation` to echo.
+        generation: u32,
+    },
     /// Save the order to `sessionStorage` (before the SDK may redirect).
     Save(OrderRef),
     /// Call `requestPayment` for this order.
@@ -412,6 +456,33 @@ impl CheckoutState {
         use CheckoutState as S;
         use Event as E;
         match (self, event) {
+            // Preparing in the background, so a click needs no network.
+            (S::Idle, E::Warm { generation }) => (S::Warming { generation }, vec![Effect::PrepareEarly { generation }]),
+            (
+                S::Warming { generation },
+                E::Warmed {
+                    generation: g,
+                    prepared,
+                },
+            ) if g == generation => match prepared {
+                Ok(p) => (S::Ready { order: p.into() }, vec![]),
+                // A click will prepare again, with retries.
+                Err(_) => (S::Idle, vec![]),
+            },
+            (
+                S::PreparingWarm { generation },
+                E::Warmed {
+                    generation: g,
+                    prepared,
+                },
+            ) if g == generation => match prepared {
+                Ok(p) => pay_order(p.into()),
+                Err(_) => (S::Preparing, vec![Effect::Prepare]),
+            },
+            (S::Warming { generation }, E::Pay) => (S::PreparingWarm { generation }, vec![]),
+            (S::Ready { order }, E::Pay) => pay_order(order),
+            (S::Warming { .. } | S::Ready { .. }, E::OrderChanged) => (S::Idle, vec![]),
+
             // Starting or retrying.
             (S::Idle, E::Pay) => (S::Preparing, vec![Effect::Prepare]),
             (S::Failed { order: Some(o), .. } | S::Cancelled { order: Some(o), .. }, E::Pay) => pay_order(o),
@@ -1048,6 +1119,83 @@ mod tests {
         let (s, fx) = CheckoutState::Idle.on(Event::ReturnInvalid("bad paymentId".into()));
         assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
         assert_eq!((s.order(), fx), (None, vec![]));
+    }
+
+    #[test]
+    fn an_order_prepared_in_the_background_lets_a_click_go_straight_to_the_sdk() {
+        let (s, fx) = CheckoutState::Idle.on(Event::Warm { generation: 1 });
+        assert_eq!(s, CheckoutState::Warming { generation: 1 });
+        assert_eq!(fx, vec![Effect::PrepareEarly { generation: 1 }]);
+        assert!(s.can_pay() && !s.is_busy());
+        let (s, fx) = s.on(Event::Warmed {
+            generation: 1,
+            prepared: Ok(prepared()),
+        });
+        assert_eq!(s, CheckoutState::Ready { order: order() });
+        assert!(fx.is_empty());
+        assert_eq!(s.name(), "idle");
+        let (s, fx) = s.on(Event::Pay);
+        assert_eq!(s, awaiting());
+        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+    }
+
+    #[test]
+    fn a_click_during_the_background_prepare_waits_for_it() {
+        let warming = CheckoutState::Warming { generation: 2 };
+        let (s, fx) = warming.on(Event::Pay);
+        assert_eq!((s.name(), fx.len()), ("preparing", 0));
+        assert!(s.is_busy());
+        assert_eq!(s.clone().on(Event::Pay).1, vec![], "a second click does nothing");
+        let (s2, fx) = s.clone().on(Event::Warmed {
+            generation: 2,
+            prepared: Ok(prepared()),
+        });
+        assert_eq!(s2, awaiting());
+        assert!(matches!(&fx[..], [Effect::Save(_), Effect::RequestPayment(_)]));
+        // If the background prepare failed, the click prepares again.
+        let (s3, fx) = s.on(Event::Warmed {
+            generation: 2,
+            prepared: Err("503".into()),
+        });
+        assert_eq!((s3, fx), (CheckoutState::Preparing, vec![Effect::Prepare]));
+    }
+
+    #[test]
+    fn a_failed_or_stale_background_prepare_changes_nothing_visible() {
+        let (s, fx) = CheckoutState::Warming { generation: 3 }.on(Event::Warmed {
+            generation: 3,
+            prepared: Err("x".into()),
+        });
+        assert_eq!((s, fx), (CheckoutState::Idle, vec![]));
+        let warming = CheckoutState::Warming { generation: 4 };
+        let stale = warming.clone().on(Event::Warmed {
+            generation: 3,
+            prepared: Ok(prepared()),
+        });
+        assert_eq!(stale, (warming, vec![]));
+        let after_change = CheckoutState::Idle.on(Event::Warmed {
+            generation: 4,
+            prepared: Ok(prepared()),
+        });
+        assert_eq!(after_change, (CheckoutState::Idle, vec![]));
+    }
+
+    #[test]
+    fn a_new_cart_drops_a_background_order() {
+        assert_eq!(
+            CheckoutState::Ready { order: order() }.on(Event::OrderChanged).0,
+            CheckoutState::Idle
+        );
+        assert_eq!(
+            CheckoutState::Warming { generation: 1 }.on(Event::OrderChanged).0,
+            CheckoutState::Idle
+        );
+        let clicked = CheckoutState::PreparingWarm { generation: 1 };
+        assert_eq!(
+            clicked.clone().on(Event::OrderChanged).0,
+            clicked,
+            "a committed click is not undone"
+        );
     }
 
     #[test]
