@@ -2,6 +2,7 @@
 //! and stores the key.
 
 use super::provider::{use_checkout, CheckoutContext, SdkStatus};
+use super::view::{FlowView, TestIds};
 use super::{dispatch, refused_or, Runner};
 use crate::backend::with_retries;
 use crate::dom;
@@ -11,7 +12,7 @@ use crate::machine::Failure;
 use crate::model::{BillingKeyMethod, Customer, IssueBillingKeyRequest, WindowTypes};
 use crate::protocol::Subscription;
 use crate::redirect::RedirectReturn;
-use crate::sdk::{PaymentGateway, SdkError};
+use crate::sdk::PaymentGateway;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -146,17 +147,10 @@ async fn run(m: &Machine, effect: Fx) -> Option<Event> {
             );
             Some(match ctx.gateway.request_issue_billing_key(&req, &ctx.pg).await {
                 Ok(outcome) => Event::Sdk(outcome),
-                Err(SdkError::Rejected { rejection, raw }) => {
-                    dom::console_error("portone-checkout: the PortOne SDK rejected the request", Some(&raw));
-                    Event::SdkRejected {
-                        code: rejection.code,
-                        detail: rejection.message,
-                    }
+                Err(e) => {
+                    let (code, detail) = super::rejection(e);
+                    Event::SdkRejected { code, detail }
                 }
-                Err(e) => Event::SdkRejected {
-                    code: None,
-                    detail: e.to_string(),
-                },
             })
         }
         Fx::Register(body) => {
@@ -246,8 +240,6 @@ pub fn IssueBillingKey(
     let lang = ctx.lang();
     let sdk = ctx.sdk_status();
     let texts = move || lang.get().texts();
-    let enabled = move || state.with(BillingState::can_issue) && sdk.with(|s| *s != SdkStatus::Loading);
-    let name = move || state.with(BillingState::name);
     let label_text = move || {
         label.get().unwrap_or_else(|| {
             if state.with(|s| s.failure().is_some()) {
@@ -257,86 +249,47 @@ pub fn IssueBillingKey(
             }
         })
     };
-    let problem = move || {
-        state.with(|s| match s {
-            BillingState::Failed { .. } | BillingState::Cancelled { .. } | BillingState::Unknown { .. } => Some((
-                texts().billing_status(s),
-                s.failure().and_then(|f| f.customer_message.clone()),
-            )),
-            _ => None,
-        })
-    };
-    let progress = move || {
-        state.with(|s| match s {
-            BillingState::Failed { .. } | BillingState::Cancelled { .. } | BillingState::Unknown { .. } => "",
-            s => texts().billing_status(s),
-        })
+    let unsettled = |s: &BillingState| {
+        matches!(
+            s,
+            BillingState::Failed { .. } | BillingState::Cancelled { .. } | BillingState::Unknown { .. }
+        )
     };
     let issue = m.clone();
     let check = m;
-
     view! {
-        <div
-            class=move || format!("pc-checkout pc-checkout--{} {}", name(), class.get().unwrap_or_default())
-            data-state=name
-        >
-            <button
-                type="button"
-                class="pc-checkout__pay"
-                data-testid="billing-issue"
-                disabled=move || !enabled()
-                aria-busy=move || state.with(BillingState::is_busy).to_string()
-                on:click=move |_| dispatch(&issue, Event::Issue)
-            >
-                {label_text}
-            </button>
-            <div
-                class="pc-checkout__status"
-                role="status"
-                aria-live="polite"
-                data-testid="billing-status"
-                data-state=name
-                data-billing-key=move || {
-                    state
-                        .with(|s| match s {
-                            BillingState::Issued { subscription } => Some(subscription.billing_key.clone()),
-                            _ => None,
-                        })
-                }
-            >
-                <span class="pc-checkout__message">{progress}</span>
-                {move || {
-                    problem()
-                        .map(|(sentence, detail)| {
-                            view! {
-                                <p class="pc-checkout__error" data-testid="billing-error">
-                                    <span class="pc-checkout__error-text">{sentence}</span>
-                                    {detail
-                                        .map(|d| {
-                                            view! {
-                                                " "
-                                                <span class="pc-checkout__error-detail">{d}</span>
-                                            }
-                                        })}
-                                </p>
-                            }
-                        })
-                }}
-                <Show when=move || state.with(|s| matches!(s, BillingState::Unknown { .. }))>
-                    <button
-                        type="button"
-                        class="pc-checkout__check"
-                        data-testid="billing-check"
-                        on:click={
-                            let check = check.clone();
-                            move |_| dispatch(&check, Event::CheckAgain)
-                        }
-                    >
-                        {move || texts().check_again}
-                    </button>
-                </Show>
-            </div>
-        </div>
+        <FlowView
+            ids=TestIds {
+                button: "billing-issue",
+                status: "billing-status",
+                error: "billing-error",
+                check: "billing-check",
+            }
+            name=move || state.with(BillingState::name)
+            class=class
+            enabled=move || state.with(BillingState::can_issue) && sdk.with(|s| *s != SdkStatus::Loading)
+            busy=move || state.with(BillingState::is_busy)
+            label=label_text
+            progress=move || state.with(|s| if unsettled(s) { "" } else { texts().billing_status(s) })
+            problem=move || {
+                state
+                    .with(|s| {
+                        unsettled(s)
+                            .then(|| (texts().billing_status(s), s.failure().and_then(|f| f.customer_message.clone())))
+                    })
+            }
+            unknown=move || state.with(|s| matches!(s, BillingState::Unknown { .. }))
+            check_label=move || texts().check_again
+            billing_key=Signal::derive(move || {
+                state
+                    .with(|s| match s {
+                        BillingState::Issued { subscription } => Some(subscription.billing_key.clone()),
+                        _ => None,
+                    })
+            })
+            on_action=Callback::new(move |()| dispatch(&issue, Event::Issue))
+            on_check=Callback::new(move |()| dispatch(&check, Event::CheckAgain))
+        />
     }
 }
 

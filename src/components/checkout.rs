@@ -2,6 +2,7 @@
 //! of the payment state machine.
 
 use super::provider::{use_checkout, CheckoutContext, SdkStatus};
+use super::view::{FlowView, TestIds};
 use super::{dispatch, Runner};
 use crate::backend::{with_retries, BackendError};
 use crate::dom;
@@ -14,7 +15,7 @@ use crate::model::{
 };
 use crate::protocol::{PaymentStatus, PreparedPayment};
 use crate::redirect::RedirectReturn;
-use crate::sdk::{PaymentGateway, SdkError};
+use crate::sdk::PaymentGateway;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -177,17 +178,10 @@ async fn run(m: &Machine, effect: Fx) -> Option<Event> {
             );
             Some(match ctx.gateway.request_payment(&req, &ctx.pg).await {
                 Ok(outcome) => Event::Sdk(outcome),
-                Err(SdkError::Rejected { rejection, raw }) => {
-                    dom::console_error("portone-checkout: the PortOne SDK rejected the request", Some(&raw));
-                    Event::SdkRejected {
-                        code: rejection.code,
-                        detail: rejection.message,
-                    }
+                Err(e) => {
+                    let (code, detail) = super::rejection(e);
+                    Event::SdkRejected { code, detail }
                 }
-                Err(e) => Event::SdkRejected {
-                    code: None,
-                    detail: e.to_string(),
-                },
             })
         }
         Fx::Complete { payment_id, body } => {
@@ -358,7 +352,6 @@ pub fn Checkout(
     let lang = ctx.lang();
     let sdk = ctx.sdk_status();
     let texts = move || lang.get().texts();
-    let busy = move || state.with(CheckoutState::is_busy);
     let enabled = move || {
         // `disabled` means "nothing to buy": retrying an existing order
         // (e.g. after a redirect return) needs no cart.
@@ -375,80 +368,41 @@ pub fn Checkout(
             }
         })
     };
-    let progress = move || {
-        state.with(|s| match s {
-            CheckoutState::Failed { .. } | CheckoutState::Cancelled { .. } | CheckoutState::Unknown { .. } => "",
-            s => texts().checkout_status(s),
-        })
-    };
-    let problem = move || {
-        state.with(|s| match s {
-            CheckoutState::Failed { .. } | CheckoutState::Cancelled { .. } | CheckoutState::Unknown { .. } => Some((
-                texts().checkout_status(s),
-                s.failure().and_then(|f| f.customer_message.clone()),
-            )),
-            _ => None,
-        })
+    let unsettled = |s: &CheckoutState| {
+        matches!(
+            s,
+            CheckoutState::Failed { .. } | CheckoutState::Cancelled { .. } | CheckoutState::Unknown { .. }
+        )
     };
     let pay = m.clone();
     let check = m;
-
     view! {
-        <div
-            class=move || format!("pc-checkout pc-checkout--{} {}", state.with(CheckoutState::name), class.get().unwrap_or_default())
-            data-state=move || state.with(CheckoutState::name)
-        >
-            <button
-                type="button"
-                class="pc-checkout__pay"
-                data-testid="checkout-pay"
-                disabled=move || !enabled()
-                aria-busy=move || busy().to_string()
-                on:click=move |_| dispatch(&pay, Event::Pay)
-            >
-                {label_text}
-            </button>
-            <div
-                class="pc-checkout__status"
-                role="status"
-                aria-live="polite"
-                data-testid="checkout-status"
-                data-state=move || state.with(CheckoutState::name)
-                data-payment-id=move || state.with(|s| s.order().map(|o| o.payment_id.clone()))
-            >
-                <span class="pc-checkout__message">{progress}</span>
-                {move || {
-                    problem()
-                        .map(|(sentence, detail)| {
-                            view! {
-                                <p class="pc-checkout__error" data-testid="checkout-error">
-                                    <span class="pc-checkout__error-text">{sentence}</span>
-                                    {detail
-                                        .map(|d| {
-                                            view! {
-                                                " "
-                                                <span class="pc-checkout__error-detail">{d}</span>
-                                            }
-                                        })}
-                                </p>
-                            }
-                        })
-                }}
-                <Show when=move || state.with(|s| matches!(s, CheckoutState::Unknown { .. }))>
-                    <button
-                        type="button"
-                        class="pc-checkout__check"
-                        data-testid="checkout-check"
-                        on:click={
-                            let check = check.clone();
-                            move |_| dispatch(&check, Event::CheckAgain)
-                        }
-                    >
-                        {move || texts().check_again}
-                    </button>
-                </Show>
-            </div>
-        </div>
+        <FlowView
+            ids=TestIds {
+                button: "checkout-pay",
+                status: "checkout-status",
+                error: "checkout-error",
+                check: "checkout-check",
+            }
+            name=move || state.with(CheckoutState::name)
+            class=class
+            enabled=enabled
+            busy=move || state.with(CheckoutState::is_busy)
+            label=label_text
+            progress=move || state.with(|s| if unsettled(s) { "" } else { texts().checkout_status(s) })
+            problem=move || {
+                state
+                    .with(|s| {
+                        unsettled(s)
+                            .then(|| (texts().checkout_status(s), s.failure().and_then(|f| f.customer_message.clone())))
+                    })
+            }
+            unknown=move || state.with(|s| matches!(s, CheckoutState::Unknown { .. }))
+            check_label=move || texts().check_again
+            payment_id=Signal::derive(move || state.with(|s| s.order().map(|o| o.payment_id.clone())))
+            on_action=Callback::new(move |()| dispatch(&pay, Event::Pay))
+            on_check=Callback::new(move |()| dispatch(&check, Event::CheckAgain))
+        />
     }
 }
 

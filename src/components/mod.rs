@@ -8,6 +8,7 @@
 mod billing;
 mod checkout;
 mod provider;
+mod view;
 
 pub use billing::{build_billing_request, IssueBillingKey, IssueOptions};
 pub use checkout::{build_payment_request, Checkout, PaymentOptions};
@@ -95,5 +96,17 @@ pub(crate) fn refused_or<E>(
     match e.refusal_message() {
         Some(message) => refused(message.to_string(), e.to_string()),
         None => otherwise(e.to_string()),
+    }
+}
+
+/// The SDK's code and developer detail of an SDK error; the raw value of a
+/// rejection goes to the console.
+pub(crate) fn rejection(e: crate::sdk::SdkError) -> (Option<crate::model::ErrorCode>, String) {
+    match e {
+        crate::sdk::SdkError::Rejected { rejection, raw } => {
+            crate::dom::console_error("portone-checkout: the PortOne SDK rejected the request", Some(&raw));
+            (rejection.code, rejection.message)
+        }
+        other => (None, other.to_string()),
     }
 }
