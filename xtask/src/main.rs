@@ -5,7 +5,11 @@
 //!   wasm-opt, Chromium) and print what was found and done.
 //! - `test`: setup, then every suite, with counts; non-zero exit on failure.
 //! - `demo`: setup, build and serve the demo shop.
+//! - `bench`: build release artefacts, measure size, load time, click to
+//!   SDK, redirect return, memory and backend throughput; write
+//!   `BENCHMARKS.md` (reports only; not part of `test`).
 
+mod bench;
 mod demo;
 mod setup;
 mod test;
@@ -23,8 +27,9 @@ fn main() {
         },
         Some("test") => test::test(),
         Some("demo") => demo::demo(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|demo>");
+            eprintln!("usage: cargo xtask <setup|test|demo|bench>");
             2
         }
     };
