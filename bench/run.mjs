@@ -575,6 +575,7 @@ async function main() {
   results.machine = machine();
   results.date = new Date().toISOString();
   results.loadavg = [];
+  results.nice = os.getPriority();
 
   // 1. Sizes.
   log("== sizes");
@@ -685,6 +686,7 @@ async function main() {
   // 6. Backend load.
   log(`== backend: POST /api/payments/{id}/complete with wrk, ${cfg.levelSeconds} s per level`);
   try {
+    if (cfg.pagesOnly) throw new Error("skipped (--pages-only)");
     results.backend = await backendLoad();
   } catch (e) {
     results.notes.push(`backend load: not measured (${e.message.split("\n")[0]})`);
@@ -961,6 +963,7 @@ function report(r) {
   p(`- Browser: Chromium ${r.chromium} (\`/usr/bin/chromium\`, headless, via playwright-core), flags \`${CHROMIUM_FLAGS.join(" ")}\``);
   p(`- Node ${process.version}; wrk ${wrkVersion()}; trunk 0.21.14, wasm-bindgen 0.2.130, wasm-opt 132 (binaryen)`);
   p(`- Loads: ${LOADS} per page; medians with min–max`);
+  p(`- Priority: the measuring processes (Node, Chromium, servers, wrk) ran at nice ${r.nice} (\`nice -n -10\` when allowed)`);
   p(
     `- 1-minute load average (2 cores, shared with other work on this machine): ${(r.loadavg || []).map(([k, v]) => `${v} at ${k}`).join(", ")}`,
   );
