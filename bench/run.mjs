@@ -423,6 +423,20 @@ async function loadAndClick(browser, url) {
     await page.addInitScript(INIT);
     await page.goto(url, { waitUntil: "commit" });
     const readyAt = await waitBench(page, "readyAt");
+    // Where the time to ready went: app code downloaded, SDK script
+    // requested (the app has started and injected it), SDK downloaded.
+    const phases = await page.evaluate(() => {
+      const res = performance.getEntriesByType("resource");
+      const own = res.filter((e) => e.name.startsWith(location.origin) && /\.(js|wasm)$/.test(new URL(e.name).pathname));
+      const sdk = res.find((e) => e.name.includes("/v2/browser-sdk.js"));
+      const nav = performance.getEntriesByType("navigation")[0];
+      return {
+        html: nav ? nav.responseEnd : NaN,
+        code: own.length ? Math.max(...own.map((e) => e.responseEnd)) : NaN,
+        sdkStart: sdk ? sdk.startTime : NaN,
+        sdkEnd: sdk ? sdk.responseEnd : NaN,
+      };
+    });
     // Memory after the page is ready: JS heap after a full GC + wasm memory.
     const cdp = await context.newCDPSession(page);
     await cdp.send("HeapProfiler.enable");
@@ -440,6 +454,7 @@ async function loadAndClick(browser, url) {
     const before = prep.filter((e) => e.start < clickAt);
     return {
       readyAt,
+      ...phases,
       heap: heap.usedSize,
       wasm,
       click: sdkAt - clickAt,
@@ -635,6 +650,10 @@ async function main() {
       const r = runs[k];
       results.loads[k] = {
         ready: stats(r.map((x) => x.readyAt)),
+        html: stats(r.map((x) => x.html)),
+        code: stats(r.map((x) => x.code)),
+        sdkStart: stats(r.map((x) => x.sdkStart)),
+        sdkEnd: stats(r.map((x) => x.sdkEnd)),
         heap: stats(r.map((x) => x.heap)),
         wasm: stats(r.map((x) => x.wasm)),
         memory: stats(r.map((x) => x.heap + x.wasm)),
@@ -847,6 +866,16 @@ function report(r) {
   }
   p();
   p(`Ratio minimal / React: **${f2(ratio)}x** (target ≤ ${TARGETS.readyRatio}x).`);
+  p();
+  p("Where the time goes (medians from navigation start, from Navigation/Resource Timing of the same loads):");
+  p();
+  p("| page | HTML received | app JS + wasm received | SDK script requested (app started) | SDK script received | button usable |");
+  p("|---|---|---|---|---|---|");
+  for (const k of ["minimal", "react"]) {
+    const l = L[k];
+    if (!l) continue;
+    p(`| ${k} | ${f1(l.html.median)} ms | ${f1(l.code.median)} ms | ${f1(l.sdkStart.median)} ms | ${f1(l.sdkEnd.median)} ms | ${f1(l.ready.median)} ms |`);
+  }
   p();
 
   p("## 3. Click to SDK call");
