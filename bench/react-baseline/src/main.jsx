@@ -4,10 +4,14 @@
 // loaded, and a click asks the backend to prepare the order (the server owns
 // the amount: POST /api/payments), calls PortOne.requestPayment with an
 // equivalent request, then reports the result (POST .../complete).
+// With `?warm` in the URL the order is prepared at mount instead, as
+// portone-checkout does once the cart settles, so a click goes straight to
+// requestPayment (used to compare click-to-SDK like for like).
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
 const ORDER = { items: [{ productId: "americano", quantity: 1 }] };
+const WARM = new URLSearchParams(location.search).has("warm");
 
 function loadSdk() {
   return new Promise((resolve, reject) => {
@@ -36,19 +40,22 @@ function Checkout() {
   const [sdk, setSdk] = useState("loading");
   const [state, setState] = useState("idle");
   const [error, setError] = useState(null);
+  const [warm, setWarm] = useState(null);
 
   useEffect(() => {
     loadSdk().then(
       () => setSdk("ready"),
       () => setSdk("failed"),
     );
+    if (WARM) postJson("/api/payments", ORDER).then(setWarm, () => {});
   }, []);
 
   async function pay() {
     setState("preparing");
     setError(null);
     try {
-      const p = await postJson("/api/payments", ORDER);
+      const p = warm || (await postJson("/api/payments", ORDER));
+      setWarm(null);
       setState("paying");
       const res = await window.PortOne.requestPayment({
         storeId: "store-sandbox",
