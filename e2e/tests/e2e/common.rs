@@ -28,8 +28,14 @@ pub async fn two_products(env: &Env) -> anyhow::Result<(Vec<String>, i64)> {
 /// Opens the shop with `query`, puts two products in the cart and checks the
 /// displayed total; returns the expected amount.
 pub async fn shop_with_two_products(env: &Env, query: &str) -> anyhow::Result<i64> {
+    env.page().open_shop(query).await?;
+    add_two_products(env).await
+}
+
+/// Puts the first two products in the cart of the open shop and checks the
+/// displayed total; returns the expected amount.
+pub async fn add_two_products(env: &Env) -> anyhow::Result<i64> {
     let page = env.page();
-    page.open_shop(query).await?;
     ensure!(
         !page.pay_enabled().await?,
         "the pay button is disabled while the cart is empty"
