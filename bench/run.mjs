@@ -901,7 +901,7 @@ function report(r) {
   p();
   p("After the button is usable, `window.PortOne.requestPayment` is replaced by a function that records");
   p("`performance.now()` on entry and returns a promise that never settles (nothing navigates). Playwright clicks the");
-  p("button (a real input event); a capturing `click` listener on `document` takes `event.timeStamp`.");
+  p("button (a real input event); a capturing `click` listener on `window` takes `event.timeStamp`.");
   p();
   p("Both pages prepare the order at the backend (`POST /api/payments`: the server owns the amount and pre-registers");
   p("it with PortOne). portone-checkout prepares it in the background once the cart settles (\"prepared before the");
