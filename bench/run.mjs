@@ -794,6 +794,11 @@ function report(r) {
     );
   }
   if (S.demo) p(`| demo shop (\`index.html\`, size only) | ${kb(S.demo.code.brotli)} KB | – | – | – | – |`);
+  if (S.floor) {
+    p(
+      `| for scale: Leptos 0.8 page with one plain button, same build (\`bench/minimal/floor.html\`, size only) | ${kb(S.floor.code.brotli)} KB | – | – | – | – |`,
+    );
+  }
   p();
   p("Peers quoted from issue 7 (measured there on this machine kind with the same method; **not** re-measured by this run):");
   p();
@@ -812,6 +817,7 @@ function report(r) {
   p("|---|---|---|---|---|");
   for (const [k, label] of [
     ["minimal", "minimal page"],
+    ["floor", "Leptos floor (one button)"],
     ["demo", "demo shop"],
     ["react", "React baseline"],
   ]) {
@@ -827,6 +833,12 @@ function report(r) {
   }
   p();
   p("KB = 1000 bytes.");
+  if (S.minimal && S.floor) {
+    p();
+    p(
+      `The checkout's own share of the minimal page (minimal − Leptos floor): ${kb(S.minimal.code.brotli - S.floor.code.brotli)} KB brotli of JS + wasm.`,
+    );
+  }
   p();
   for (const [k, label] of [
     ["minimal", "minimal page"],

@@ -120,6 +120,14 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
     step(
         run(cmd("trunk")
             .args(["build", "--release", "--dist"])
+            .arg(dist.join("floor"))
+            .arg("floor.html")
+            .current_dir(root.join("bench").join("minimal"))),
+        "trunk build --release (bench/minimal/floor.html)",
+    )?;
+    step(
+        run(cmd("trunk")
+            .args(["build", "--release", "--dist"])
             .arg(dist.join("demo"))),
         "trunk build --release (demo shop)",
     )?;
@@ -148,7 +156,7 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
     }
     let config = format!(
         "{{\"root\":{},\"loads\":{},\"levelSeconds\":{},\"poolSize\":{},\"pagesOnly\":{},\"sandboxBin\":{},\"serverBin\":{},\
-         \"sandboxPort\":{sandbox_port},\"sandboxUrl\":{},\"dists\":{{\"minimal\":{},\"demo\":{},\"react\":{}}},\
+         \"sandboxPort\":{sandbox_port},\"sandboxUrl\":{},\"dists\":{{\"minimal\":{},\"floor\":{},\"demo\":{},\"react\":{}}},\
          \"namedWasm\":{{\"minimal\":{},\"demo\":{}}},\"command\":{},\"out\":{},\"tmp\":{}}}",
         json_path(&root),
         opts.loads,
@@ -159,6 +167,7 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
         json_path(&release.join("checkout-server")),
         json_str(&format!("http://127.0.0.1:{sandbox_port}")),
         json_path(&dist.join("minimal")),
+        json_path(&dist.join("floor")),
         json_path(&dist.join("demo")),
         json_path(&dist.join("react")),
         json_path(&named.join("checkout-bench-minimal_bg.wasm")),
