@@ -68,13 +68,8 @@ pub(crate) fn dispatch<S: Flow, R: Runner<S>>(runner: &R, event: S::Event) {
         return;
     };
     let (next, effects) = current.clone().step(event);
-    if next != current {
-        state.try_set(next.clone());
-        if let Some(f) = next.failure() {
-            crate::dom::console_error(&format!("portone-checkout: {} ({:?})", f.detail, f.reason), None);
-        }
-        runner.changed(&next);
-    }
+    // Effects are queued before the state change so that they run ahead of
+    // the re-render it schedules: a click reaches the SDK first.
     for effect in effects {
         let r = runner.clone();
         let work = r.run(effect);
@@ -83,6 +78,13 @@ pub(crate) fn dispatch<S: Flow, R: Runner<S>>(runner: &R, event: S::Event) {
                 dispatch(&r, event);
             }
         });
+    }
+    if next != current {
+        state.try_set(next.clone());
+        if let Some(f) = next.failure() {
+            crate::dom::console_error(&format!("portone-checkout: {} ({:?})", f.detail, f.reason), None);
+        }
+        runner.changed(&next);
     }
 }
 
