@@ -3,7 +3,7 @@
 //! verified.
 
 use super::{recheck_delay_ms, Failure, FailureReason};
-use crate::model::{BillingKeyOutcome, ErrorCode, USER_CANCEL_PG_CODES};
+use crate::model::{is_user_cancel, BillingKeyOutcome, ErrorCode};
 use crate::protocol::{BillingKeyPrepared, PreparedCustomer, RegisterBillingKeyRequest, Subscription};
 use crate::redirect::BillingKeyReturn;
 use serde::{Deserialize, Serialize};
@@ -264,9 +264,7 @@ impl BillingState {
                 match (ret.billing_key, ret.failure) {
                     (Some(key), None) => register(saved, key, 0),
                     (_, Some(h)) => {
-                        let cancel = h.code == ErrorCode::Cancelled.as_str()
-                            || h.pg_code.as_deref().is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c));
-                        let reason = if cancel {
+                        let reason = if is_user_cancel(&h.code, h.pg_code.as_deref()) {
                             FailureReason::CancelledByCustomer
                         } else {
                             FailureReason::Pg

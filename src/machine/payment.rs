@@ -14,7 +14,7 @@
 //! ```
 
 use super::{recheck_delay_ms, Failure, FailureReason};
-use crate::model::{ErrorCode, PaymentOutcome, USER_CANCEL_PG_CODES};
+use crate::model::{is_user_cancel, ErrorCode, PaymentOutcome};
 use crate::protocol::{CompleteRequest, OrderStatus, PaymentStatus, PreparedCustomer, PreparedPayment};
 use crate::redirect::{FailureHint, PaymentReturn};
 use serde::{Deserialize, Serialize};
@@ -336,8 +336,18 @@ pub enum Effect {
     },
 }
 
-fn is_cancel(pg_code: Option<&str>, code: &str) -> bool {
-    code == ErrorCode::Cancelled.as_str() || pg_code.is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c))
+/// A final failed or cancelled state keeping `order` for a retry; the saved
+/// order is forgotten.
+fn ended(order: OrderRef, failure: Failure, cancelled: bool) -> (CheckoutState, Vec<Effect>) {
+    let forget = Effect::Forget {
+        payment_id: order.payment_id.clone(),
+    };
+    let order = Some(order);
+    if cancelled {
+        (CheckoutState::Cancelled { order, failure }, vec![forget])
+    } else {
+        (CheckoutState::Failed { order, failure }, vec![forget])
+    }
 }
 
 fn pay_order(order: OrderRef) -> (CheckoutState, Vec<Effect>) {
@@ -397,13 +407,8 @@ fn confirmed(
             let cancel = status
                 .failure
                 .as_ref()
-                .is_some_and(|f| is_cancel(f.pg_code.as_deref(), f.code.as_deref().unwrap_or("")));
-            let order = Some(order);
-            if cancel {
-                (CheckoutState::Cancelled { order, failure }, vec![forget])
-            } else {
-                (CheckoutState::Failed { order, failure }, vec![forget])
-            }
+                .is_some_and(|f| is_user_cancel(f.code.as_deref().unwrap_or(""), f.pg_code.as_deref()));
+            ended(order, failure, cancel)
         }
         OrderStatus::Cancelled => {
             let failure = Failure {
@@ -426,7 +431,7 @@ fn confirmed(
             // The return URL said it failed and PortOne has no payment: the
             // attempt failed (the hint only supplies the words).
             Some(h) => {
-                let cancel = is_cancel(h.pg_code.as_deref(), &h.code);
+                let cancel = is_user_cancel(&h.code, h.pg_code.as_deref());
                 let failure = Failure {
                     reason: if cancel {
                         FailureReason::CancelledByCustomer
@@ -436,12 +441,7 @@ fn confirmed(
                     customer_message: h.pg_message.clone().or(h.message.clone()),
                     detail: format!("redirect returned code {} and the backend has no payment", h.code),
                 };
-                let order = Some(order);
-                if cancel {
-                    (CheckoutState::Cancelled { order, failure }, vec![forget])
-                } else {
-                    (CheckoutState::Failed { order, failure }, vec![forget])
-                }
+                ended(order, failure, cancel)
             }
             None => unknown(order, checks),
         },
@@ -539,15 +539,7 @@ impl CheckoutState {
                     customer_message: Some(f.customer_message().to_string()).filter(|m| !m.trim().is_empty()),
                     detail: format!("{}: {}", f.code, f.message),
                 };
-                let forget = Effect::Forget {
-                    payment_id: order.payment_id.clone(),
-                };
-                let order = Some(order);
-                if f.is_user_cancel() {
-                    (S::Cancelled { order, failure }, vec![forget])
-                } else {
-                    (S::Failed { order, failure }, vec![forget])
-                }
+                ended(order, failure, f.is_user_cancel())
             }
             (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Redirected)) => (S::Redirecting { order }, vec![]),
             (

@@ -22,8 +22,8 @@ pub use payment::{
     TosspayV2PaymentBypass, WindowTypes,
 };
 pub use response::{
-    BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError, SdkFailure,
-    SdkRejection, USER_CANCEL_PG_CODES,
+    is_user_cancel, BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError,
+    SdkFailure, SdkRejection, USER_CANCEL_PG_CODES,
 };
 pub use validate::{
     validate_billing_key, validate_payment, Device, PgProvider, ValidationContext, Violation, Violations,

@@ -66,6 +66,13 @@ string_enum! {
 /// A cancel is recognised by code, never by message text.
 pub const USER_CANCEL_PG_CODES: &[&str] = &["PAY_PROCESS_CANCELED", "USER_CANCEL", "USER_CANCELED"];
 
+/// Whether a failure's `code` and `pgCode` mean "the customer cancelled":
+/// code `Cancelled`, or a PG code in [`USER_CANCEL_PG_CODES`]. Used for SDK
+/// results, redirect queries and backend answers alike.
+pub fn is_user_cancel(code: &str, pg_code: Option<&str>) -> bool {
+    code == ErrorCode::Cancelled.as_str() || pg_code.is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c))
+}
+
 /// A failure reported by a resolved SDK promise (the window had opened).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,11 +100,7 @@ impl SdkFailure {
     /// Whether the customer cancelled (by code: `Cancelled`, or a PG code in
     /// [`USER_CANCEL_PG_CODES`]).
     pub fn is_user_cancel(&self) -> bool {
-        self.code == ErrorCode::Cancelled
-            || self
-                .pg_code
-                .as_deref()
-                .is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c))
+        is_user_cancel(self.code.as_str(), self.pg_code.as_deref())
     }
 
     /// The text to show the customer: `pgMessage` when given, else `message`.
