@@ -206,7 +206,7 @@ impl Query {
         else {
             return Ok(None);
         };
-        if raw.chars().count() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        if !crate::model::validate::is_valid_id(raw) {
             return Err(RedirectError::InvalidId {
                 field,
                 rule: Rule::IdFormat,

@@ -202,8 +202,8 @@ impl Collector {
         if value.is_empty() {
             return; // reported as Required
         }
-        let len = value.chars().count();
-        if len > 64 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        if !is_valid_id(value) {
+            let len = value.chars().count();
             self.push(
                 field,
                 Rule::IdFormat,
@@ -229,6 +229,12 @@ impl Collector {
             Err(Violations(self.0))
         }
     }
+}
+
+/// The id rule of `paymentId` / `issueId`: 1 to 64 characters, each
+/// visible ASCII (`!` to `~`).
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Whether `s` is an absolute `http(s)` URL with a host and no whitespace.
