@@ -1,9 +1,13 @@
-//! `/__sandbox/...` admin routes (loopback peers only) and the SDK-support routes.
+//! `/__sandbox/...` admin routes: loopback peers only, and every POST, PUT,
+//! DELETE or PATCH must be `Content-Type: application/json` (so a web page
+//! cannot drive the sandbox with a cross-site "simple" request: a JSON request
+//! needs a CORS preflight, which these routes never answer positively). The
+//! SDK-support routes (`/__sandbox/sdk/...`, the window page) are in `lib.rs`.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,21 +40,77 @@ pub(crate) fn router(st: AppState) -> Router<AppState> {
         .route("/__sandbox/webhook-targets", post(webhook_targets))
         .route("/__sandbox/reset", post(reset))
         .route("/__sandbox/info", get(info))
+        // The last layer runs first: loopback check, then the content type.
+        .layer(axum::middleware::from_fn(json_only))
         .layer(axum::middleware::from_fn_with_state(st, loopback_only))
 }
 
+/// Refuses a state-changing request (POST, PUT, DELETE, PATCH) unless its one
+/// `Content-Type` is `application/json` (parameters such as `charset` allowed;
+/// the body may be empty) with 415 `UNSUPPORTED_MEDIA_TYPE`. A browser sends
+/// such a request cross-origin only after a CORS preflight, and admin routes
+/// send no CORS headers, so other web pages cannot reach them.
+async fn json_only(req: Request, next: Next) -> Response {
+    let changes_state = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    );
+    if changes_state && !is_json(req.headers()) {
+        tracing::info!(method = %req.method(), path = %req.uri().path(), "admin request refused: not JSON");
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "sandbox admin routes accept JSON only: send Content-Type: application/json \
+             (an empty body is fine); this keeps other web pages from driving the sandbox",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Exactly one `Content-Type` header whose media type is `application/json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().is_ok_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        }),
+        _ => false,
+    }
+}
+
 /// Rejects peers that are not on loopback (and requests without a known peer).
+/// Also refuses a `Host` that is not a loopback name: a page on a domain
+/// that re-resolves to 127.0.0.1 (DNS rebinding) is same-origin for the
+/// browser, but its requests carry the attacker's host name.
 async fn loopback_only(State(_st): State<AppState>, req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let host_ok = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_none_or(is_loopback_host);
     match peer {
-        Some(ip) if ip.is_loopback() => next.run(req).await,
+        Some(ip) if ip.is_loopback() && host_ok => next.run(req).await,
         _ => ApiError::new(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
-            "sandbox admin routes are served to loopback clients only",
+            "sandbox admin routes are served to loopback clients, addressed by a loopback host name, only",
         )
         .into_response(),
     }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn deposit(State(st): State<AppState>, Path(payment_id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -225,9 +285,15 @@ struct Targets {
     urls: Vec<String>,
 }
 
-async fn webhook_targets(State(st): State<AppState>, JsonBody(t): JsonBody<Targets>) -> Json<Value> {
+/// Replaces the configured webhook URLs; each must pass the same check as
+/// `noticeUrls` (loopback unless `allow_external_webhooks`).
+async fn webhook_targets(State(st): State<AppState>, JsonBody(t): JsonBody<Targets>) -> Result<Json<Value>, ApiError> {
+    for (i, u) in t.urls.iter().enumerate() {
+        webhook::check_target(&format!("urls[{i}]"), u, st.config.allow_external_webhooks)
+            .map_err(ApiError::invalid)?;
+    }
     *lock(&st.webhooks.extra_urls) = Some(t.urls.clone());
-    Json(json!({ "urls": t.urls }))
+    Ok(Json(json!({ "urls": t.urls })))
 }
 
 async fn reset(State(st): State<AppState>) -> Json<Value> {
@@ -247,5 +313,27 @@ async fn info(State(st): State<AppState>) -> Json<Value> {
         "webhookSecret": c.webhook_secret,
         "channels": c.channels,
         "webhookUrls": c.webhook_urls,
+        "allowExternalWebhooks": c.allow_external_webhooks,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_host_names_pass() {
+        for ok in ["127.0.0.1:8787", "localhost", "LOCALHOST:1", "[::1]:8787", "127.5.6.7"] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8787",
+            "127.0.0.1.evil.example",
+            "[::2]:1",
+            "0.0.0.0:8787",
+            "",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
 }

@@ -179,13 +179,19 @@ fn http_url(s: &str, name: &str) -> Result<String, SdkError> {
     }
 }
 
-fn notice_urls(req: &Value) -> Result<Vec<String>, SdkError> {
+/// `noticeUrls`: http(s) URLs, loopback only unless the sandbox allows external webhooks.
+fn notice_urls(st: &AppState, req: &Value) -> Result<Vec<String>, SdkError> {
     match field(req, "noticeUrls") {
         None => Ok(Vec::new()),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| match v {
-                Value::String(s) => http_url(s, "noticeUrls"),
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => {
+                    webhook::check_target(&format!("noticeUrls[{i}]"), s, st.config.allow_external_webhooks)
+                        .map_err(invalid)?;
+                    Ok(s.clone())
+                }
                 _ => Err(invalid("`noticeUrls` must be an array of strings")),
             })
             .collect(),
@@ -390,7 +396,7 @@ fn validate_payment(
         return Err(invalid("토스페이는 KRW 결제만 지원합니다."));
     }
     let (mode, redirect_url) = window_mode(req, ua)?;
-    let notice = notice_urls(req)?;
+    let notice = notice_urls(st, req)?;
     let customer = sdk_customer(req)?;
     let preset = preset_outcome(req, sdk_outcome)?;
     let expires_at = tosspay_expiry(req, ch)?;
@@ -760,7 +766,7 @@ fn validate_billing(st: &AppState, req: &Value, ua: &str, sdk_outcome: Option<&s
             custom_data: custom_data(req),
             issue_id: opt_str(req, "issueId")?,
             issue_name,
-            notice_urls: notice_urls(req)?,
+            notice_urls: notice_urls(st, req)?,
         }),
         result: None,
         redirect_to: None,

@@ -119,6 +119,21 @@ pub struct Faults {
     pub pg_fail_next: u32,
     /// Webhook delivery faults.
     pub webhook: WebhookFaults,
+    /// Scope of the REST fault modes `latencyMs`, `errorRate`, `failNext` and
+    /// `loseResponses`: when set, they apply only to REST requests whose
+    /// `"{METHOD} {path}"` (e.g. `POST /payments/p-1/cancel`) contains this
+    /// substring; other requests pass untouched and do not use up `failNext`
+    /// or `loseResponses`. `consecutiveRequestGuard`, `pgFailNext` and the
+    /// webhook faults ignore it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+}
+
+impl Faults {
+    /// Whether the scoped REST fault modes apply to `key` (`"{METHOD} {path}"`), see [`Faults::only`].
+    pub fn applies_to(&self, key: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| key.contains(only))
+    }
 }
 
 /// Everything the sandbox needs to run. `Default` gives the documented defaults.
@@ -137,7 +152,13 @@ pub struct SandboxConfig {
     /// The store's channels.
     pub channels: Vec<Channel>,
     /// URLs that receive every webhook (in addition to each payment's `noticeUrls`).
+    /// Set by the operator, so trusted as given (any host).
     pub webhook_urls: Vec<String>,
+    /// Accept caller-supplied webhook URLs (`noticeUrls` of SDK, driver and REST
+    /// requests, `POST /__sandbox/webhook-targets`) on any host. When `false`
+    /// (the default) they must be loopback http(s) URLs (`127.0.0.0/8`, `::1`
+    /// or `localhost`), so a request cannot make the sandbox post to other hosts.
+    pub allow_external_webhooks: bool,
     /// Delay before the first webhook retry; each further retry doubles it (default 1 s).
     pub webhook_retry_base: Duration,
     /// How long one webhook attempt may take before it counts as failed (default 10 s).
@@ -158,6 +179,7 @@ impl Default for SandboxConfig {
             webhook_secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
             channels: default_channels(),
             webhook_urls: Vec::new(),
+            allow_external_webhooks: false,
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
             faults: Faults::default(),

@@ -80,7 +80,9 @@ impl RunningSandbox {
     }
 }
 
-/// Builds the whole application router.
+/// Builds the whole application router. Only the SDK-support routes (called
+/// from merchant pages on other origins) send CORS headers; the admin routes
+/// send none and answer no preflight, see `admin.rs`.
 fn app(st: AppState) -> Router {
     let cors = CorsLayer::permissive();
     let sdk = Router::new()
@@ -177,24 +179,55 @@ mod tests {
     use axum::http::Request;
     use tower::ServiceExt as _;
 
-    async fn admin_status(peer: [u8; 4]) -> u16 {
+    async fn admin_status_as(peer: [u8; 4], content_type: Option<&str>) -> u16 {
         let st = new_state(&SandboxConfig::for_tests(), Store::default()).expect("state");
-        let mut req = Request::post("/__sandbox/reset").body(Body::empty()).expect("request");
+        let mut req = Request::post("/__sandbox/reset");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let mut req = req.body(Body::empty()).expect("request");
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
         let res = app(st).oneshot(req).await.expect("response");
         res.status().as_u16()
     }
 
+    async fn admin_status(peer: [u8; 4]) -> u16 {
+        admin_status_as(peer, Some("application/json")).await
+    }
+
     #[tokio::test]
     async fn admin_routes_refuse_non_loopback_peers() {
         assert_eq!(admin_status([10, 0, 0, 7]).await, 403);
         assert_eq!(admin_status([192, 168, 1, 2]).await, 403);
+        assert_eq!(
+            admin_status_as([10, 0, 0, 7], Some("text/plain")).await,
+            403,
+            "the loopback check comes before the content-type check"
+        );
     }
 
     #[tokio::test]
     async fn admin_routes_serve_loopback_peers() {
         assert_eq!(admin_status([127, 0, 0, 1]).await, 200);
+    }
+
+    #[tokio::test]
+    async fn admin_posts_need_exactly_the_json_media_type() {
+        let lo = [127, 0, 0, 1];
+        assert_eq!(admin_status_as(lo, Some("application/json; charset=utf-8")).await, 200);
+        assert_eq!(admin_status_as(lo, Some("Application/JSON")).await, 200);
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("text/plain; charset=utf-8"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonp"),
+            Some("text/plain; a=application/json"),
+        ] {
+            assert_eq!(admin_status_as(lo, ct).await, 415, "{ct:?}");
+        }
     }
 
     #[test]

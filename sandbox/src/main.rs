@@ -29,6 +29,10 @@ struct Args {
     /// Webhook URL receiving every event (repeatable; env: comma-separated).
     #[arg(long = "webhook-url", env = "SANDBOX_WEBHOOK_URLS", value_delimiter = ',')]
     webhook_urls: Vec<String>,
+    /// Accept `noticeUrls` and `/__sandbox/webhook-targets` URLs on any host
+    /// (default: loopback only, 127.0.0.0/8, ::1 or localhost).
+    #[arg(long, env = "SANDBOX_ALLOW_EXTERNAL_WEBHOOKS", value_parser = clap::builder::FalseyValueParser::new())]
+    allow_external_webhooks: bool,
     /// TOML or JSON config file (fields as in README).
     #[arg(long, env = "SANDBOX_CONFIG")]
     config: Option<PathBuf>,
@@ -50,6 +54,10 @@ struct Args {
     /// Fault: refuse a repeat request within 1 s with 429 FORBIDDEN_CONSECUTIVE_REQUEST.
     #[arg(long)]
     consecutive_request_guard: bool,
+    /// Fault scope: latency, errors and lost responses apply only to REST
+    /// requests whose "METHOD /path" contains this (e.g. "/cancel").
+    #[arg(long)]
+    faults_only: Option<String>,
     /// Fault: delay every webhook event (ms).
     #[arg(long)]
     webhook_delay_ms: Option<u64>,
@@ -75,6 +83,7 @@ struct FileConfig {
     webhook_secret: Option<String>,
     channels: Option<Vec<Channel>>,
     webhook_urls: Option<Vec<String>>,
+    allow_external_webhooks: Option<bool>,
     webhook_retry_base_ms: Option<u64>,
     webhook_timeout_ms: Option<u64>,
     faults: Option<Faults>,
@@ -105,6 +114,7 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
             webhook_secret,
             channels,
             webhook_urls,
+            allow_external_webhooks,
             faults
         );
         if let Some(ms) = f.webhook_retry_base_ms {
@@ -132,6 +142,7 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
     if !args.webhook_urls.is_empty() {
         c.webhook_urls = args.webhook_urls;
     }
+    c.allow_external_webhooks |= args.allow_external_webhooks;
     if args.state_file.is_some() {
         c.state_file = args.state_file;
     }
@@ -147,6 +158,9 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
     }
     if let Some(v) = args.lose_responses {
         c.faults.lose_responses = v;
+    }
+    if args.faults_only.is_some() {
+        c.faults.only = args.faults_only;
     }
     c.faults.consecutive_request_guard |= args.consecutive_request_guard;
     if let Some(v) = args.webhook_delay_ms {
@@ -182,6 +196,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("  webhook URLs    {:?}", c.webhook_urls);
+    if c.allow_external_webhooks {
+        println!("  noticeUrls      any http(s) host (--allow-external-webhooks)");
+    } else {
+        println!("  noticeUrls      loopback only (127.0.0.0/8, ::1, localhost); --allow-external-webhooks for others");
+    }
     println!("  webhook retry   base {:?}, at most 5 retries", c.webhook_retry_base);
     if let Some(p) = &c.state_file {
         println!("  state file      {}", p.display());
@@ -230,6 +249,41 @@ mod tests {
         assert_eq!(c.webhook_urls.len(), 2);
         assert_eq!(c.webhook_retry_base, Duration::from_millis(50));
         assert_eq!(c.channels.len(), 2, "default channels kept");
+        assert!(!c.allow_external_webhooks, "loopback-only webhooks by default");
+        assert_eq!(c.faults.only, None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn external_webhooks_and_the_fault_scope_come_from_the_file_or_the_flags() {
+        let dir = std::env::temp_dir().join(format!("sandbox-cfg-ext-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sandbox.json");
+        std::fs::write(
+            &file,
+            r#"{"allowExternalWebhooks": true, "faults": {"failNext": 3, "only": "/cancel"}}"#,
+        )
+        .expect("write");
+        let from_file =
+            Args::try_parse_from(["portone-sandbox", "--config", file.to_str().expect("path")]).expect("args");
+        let c = build_config(from_file).expect("config");
+        assert!(c.allow_external_webhooks);
+        assert_eq!((c.faults.fail_next, c.faults.only.as_deref()), (3, Some("/cancel")));
+        let flags = Args::try_parse_from([
+            "portone-sandbox",
+            "--allow-external-webhooks",
+            "--faults-only",
+            "POST /payments/",
+            "--lose-responses",
+            "1",
+        ])
+        .expect("args");
+        let c = build_config(flags).expect("config");
+        assert!(c.allow_external_webhooks);
+        assert_eq!(
+            (c.faults.lose_responses, c.faults.only.as_deref()),
+            (1, Some("POST /payments/"))
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -81,12 +81,14 @@ async fn rest_guard(State(st): State<AppState>, req: Request, next: Next) -> Res
     let key = format!("{} {}", req.method(), req.uri().path());
     let (latency, fail, guard_hit, lose) = {
         let mut f = lock(&st.faults);
-        let latency = f.faults.latency_ms;
+        // `only` scopes latency, 5xx and lost responses; out-of-scope requests use up no counts.
+        let scoped = f.faults.applies_to(&key);
+        let latency = if scoped { f.faults.latency_ms } else { 0 };
         let mut fail = false;
-        if f.faults.fail_next > 0 {
+        if scoped && f.faults.fail_next > 0 {
             f.faults.fail_next -= 1;
             fail = true;
-        } else if f.faults.error_rate > 0.0 && rand::thread_rng().gen::<f64>() < f.faults.error_rate {
+        } else if scoped && f.faults.error_rate > 0.0 && rand::thread_rng().gen::<f64>() < f.faults.error_rate {
             fail = true;
         }
         let mut guard_hit = false;
@@ -101,7 +103,7 @@ async fn rest_guard(State(st): State<AppState>, req: Request, next: Next) -> Res
             }
         }
         let mut lose = false;
-        if !fail && !guard_hit && f.faults.lose_responses > 0 {
+        if scoped && !fail && !guard_hit && f.faults.lose_responses > 0 {
             f.faults.lose_responses -= 1;
             lose = true;
         }
@@ -394,6 +396,16 @@ struct BillingKeyPaymentInput {
     notice_urls: Option<Vec<String>>,
 }
 
+/// Checks a caller's `noticeUrls` (named `{field}[i]` in errors): http(s),
+/// loopback only unless the sandbox allows external webhooks.
+fn check_notice_urls(st: &AppState, field: &str, urls: Option<&[String]>) -> Result<(), ApiError> {
+    for (i, u) in urls.unwrap_or_default().iter().enumerate() {
+        webhook::check_target(&format!("{field}[{i}]"), u, st.config.allow_external_webhooks)
+            .map_err(ApiError::invalid)?;
+    }
+    Ok(())
+}
+
 /// Validates a billing-key payment input against the billing key (shared by
 /// immediate charges and schedules). Returns the channel key of the billing key.
 fn check_billing_input(st: &AppState, input: &BillingKeyPaymentInput) -> Result<String, ApiError> {
@@ -527,6 +539,7 @@ async fn pay_with_billing_key(
     Path(payment_id): Path<String>,
     JsonBody(input): JsonBody<BillingKeyPaymentInput>,
 ) -> Result<Json<Value>, ApiError> {
+    check_notice_urls(&st, "noticeUrls", input.notice_urls.as_deref())?;
     let channel_key = check_billing_input(&st, &input)?;
     let (pg_tx, paid_at) = charge(&st, &payment_id, &input, channel_key, None)?;
     Ok(Json(json!({ "payment": { "pgTxId": pg_tx, "paidAt": ts(paid_at) } })))
@@ -544,6 +557,7 @@ async fn create_schedule(
     Path(payment_id): Path<String>,
     JsonBody(body): JsonBody<ScheduleBody>,
 ) -> Result<Json<Value>, ApiError> {
+    check_notice_urls(&st, "payment.noticeUrls", body.payment.notice_urls.as_deref())?;
     check_billing_input(&st, &body.payment)?;
     let time_to_pay = DateTime::parse_from_rfc3339(&body.time_to_pay)
         .map_err(|e| ApiError::invalid(format!("timeToPay is not RFC 3339: {e}")))?

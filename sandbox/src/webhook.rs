@@ -60,6 +60,36 @@ pub(crate) fn decode_secret(secret: &str) -> anyhow::Result<Vec<u8>> {
         .map_err(|e| anyhow::anyhow!("webhook secret is not whsec_<base64>: {e}"))
 }
 
+/// Checks one caller-supplied webhook URL (a `noticeUrls` entry or a
+/// `webhook-targets` URL): it must be an absolute http(s) URL and, unless
+/// `allow_external`, its host must be loopback (`127.0.0.0/8`, `::1` or
+/// `localhost`). The URL is parsed (so `http://127.0.0.1@evil.example/` is
+/// `evil.example`, and `http://127.1/` is `127.0.0.1`). On refusal returns a
+/// message naming `field`.
+pub(crate) fn check_target(field: &str, raw: &str, allow_external: bool) -> Result<(), String> {
+    let url = match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => return Err(format!("{field} must be an absolute http(s) URL")),
+    };
+    if allow_external {
+        return Ok(());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be a loopback URL (127.0.0.0/8, ::1 or localhost); \
+             start the sandbox with --allow-external-webhooks to allow others"
+        ))
+    }
+}
+
 /// `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
 pub(crate) fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
@@ -285,5 +315,53 @@ async fn deliver(
             .webhook_retry_base
             .saturating_mul(2u32.saturating_pow(attempt - 1));
         tokio::time::sleep(delay).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_target;
+
+    #[test]
+    fn caller_webhook_urls_must_be_loopback_http_unless_external_ones_are_allowed() {
+        for ok in [
+            "http://127.0.0.1:3000/hook",
+            "http://127.255.0.9/hook",
+            "http://127.1/hook",
+            "https://localhost/hook",
+            "http://LOCALHOST:8080/",
+            "http://[::1]:9/hook",
+        ] {
+            assert_eq!(check_target("noticeUrls[0]", ok, false), Ok(()), "{ok}");
+        }
+        for external in [
+            "http://example.com/hook",
+            "http://127.0.0.1@example.com/hook",
+            "http://127.0.0.1.nip.io/hook",
+            "http://localhost.example.com/hook",
+            "http://10.0.0.1/hook",
+            "http://0.0.0.0:3000/hook",
+            "http://[::ffff:7f00:1]/hook",
+            "http://128.0.0.1/hook",
+        ] {
+            let e = check_target("noticeUrls[2]", external, false).expect_err(external);
+            assert!(
+                e.starts_with("noticeUrls[2] must be a loopback URL") && e.contains("--allow-external-webhooks"),
+                "{external}: {e}"
+            );
+            assert_eq!(check_target("noticeUrls[2]", external, true), Ok(()), "{external}");
+        }
+        for bad in [
+            "ftp://127.0.0.1/x",
+            "file:///etc/passwd",
+            "/relative/hook",
+            "127.0.0.1:3000/hook",
+            "",
+        ] {
+            for allow in [false, true] {
+                let e = check_target("urls[0]", bad, allow).expect_err(bad);
+                assert_eq!(e, "urls[0] must be an absolute http(s) URL", "{bad}");
+            }
+        }
     }
 }

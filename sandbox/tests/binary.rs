@@ -26,6 +26,7 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             "http://127.0.0.1:9/hook",
         ])
         .env_remove("SANDBOX_ADDR")
+        .env("SANDBOX_ALLOW_EXTERNAL_WEBHOOKS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -60,6 +61,10 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
         assert!(text.contains("whsec_"), "prints the webhook secret");
         assert!(text.contains("channel-key-sandbox-tosspay") && text.contains("channel-key-sandbox-card"));
         assert!(text.contains("http://127.0.0.1:9/hook"));
+        assert!(
+            text.contains("any http(s) host"),
+            "SANDBOX_ALLOW_EXTERNAL_WEBHOOKS=1 allows external noticeUrls: {text}"
+        );
         let http = reqwest::Client::builder().no_proxy().build().expect("client");
         let res = http
             .get(format!("{base}/payments/nope"))

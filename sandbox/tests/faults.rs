@@ -135,3 +135,107 @@ async fn pg_fail_next_makes_a_billing_key_charge_fail_with_502_pg_provider() {
     assert_eq!(s, 200, "the retry succeeds");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn fail_next_with_only_fails_just_the_matching_requests_and_reads_do_not_use_it_up() {
+    let sb = start().await;
+    pay(&sb, card_request("only-1", 3000), "approve").await;
+    let (s, f) = admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"failNext": 2, "only": "/cancel"})),
+    )
+    .await;
+    assert_eq!((s, f["only"].as_str()), (200, Some("/cancel")));
+    for _ in 0..3 {
+        let (s, p) = api(&sb, "GET", "/payments/only-1", None).await;
+        assert_eq!((s, p["status"].as_str()), (200, Some("PAID")), "reads are out of scope");
+    }
+    let (_, f) = admin(&sb, "GET", "/__sandbox/faults", None).await;
+    assert_eq!(f["failNext"], 2, "the reads did not use up the count");
+    for _ in 0..2 {
+        let (s, v) = api(&sb, "POST", "/payments/only-1/cancel", Some(json!({"reason": "r"}))).await;
+        assert_eq!((s, v["type"].as_str()), (500, Some("INTERNAL_SERVER_ERROR")));
+        let (_, p) = api(&sb, "GET", "/payments/only-1", None).await;
+        assert_eq!(p["status"], "PAID", "the failed cancel had no effect");
+    }
+    let (s, v) = api(&sb, "POST", "/payments/only-1/cancel", Some(json!({"reason": "r"}))).await;
+    assert_eq!(s, 200, "the third cancel works: {v}");
+    let (_, p) = api(&sb, "GET", "/payments/only-1", None).await;
+    assert_eq!(p["status"], "CANCELLED");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_error_rate_with_only_matches_method_and_path() {
+    let sb = start().await;
+    pay(&sb, card_request("only-2", 3000), "approve").await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"errorRate": 1.0, "only": "POST /payments/"})),
+    )
+    .await;
+    let (s, _) = api(&sb, "GET", "/payments/only-2", None).await;
+    assert_eq!(s, 200, "GET is not `POST /payments/`");
+    let (s, _) = api(&sb, "POST", "/payments/only-2/cancel", Some(json!({"reason": "r"}))).await;
+    assert_eq!(s, 500);
+    let (s, _) = api(
+        &sb,
+        "POST",
+        "/payments/only-2/pre-register",
+        Some(json!({"totalAmount": 1})),
+    )
+    .await;
+    assert_eq!(s, 500);
+    let (s, _) = api(&sb, "GET", "/billing-keys/none", None).await;
+    assert_eq!(s, 404, "other routes answer normally");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn lose_responses_with_only_loses_the_next_schedule_answer_after_applying_it() {
+    let sb = start().await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"loseResponses": 1, "only": "/schedule"})),
+    )
+    .await;
+    // Out-of-scope requests are answered and do not use up the lost answer.
+    let (s, _) = api(&sb, "GET", &format!("/billing-keys/{key}"), None).await;
+    assert_eq!(s, 200);
+    let (s, _) = api(&sb, "GET", "/payments/lost-sched", None).await;
+    assert_eq!(s, 404);
+    let body = json!({
+        "payment": {"billingKey": key, "orderName": "구독", "amount": {"total": 1000}, "currency": "KRW",
+                    "customer": {"name": {"full": "홍길동"}}},
+        "timeToPay": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
+    });
+    let res = client()
+        .post(format!("{}/payments/lost-sched/schedule", sb.base_url()))
+        .header("authorization", format!("PortOne {}", sb.config().api_secret))
+        .json(&body)
+        .send()
+        .await;
+    let err = res.expect_err("the schedule answer is lost");
+    assert!(!err.is_status() && !err.is_timeout(), "{err}");
+    let (_, list) = admin(&sb, "GET", "/__sandbox/schedules", None).await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "the schedule was applied: {list}"
+    );
+    assert_eq!(list[0]["paymentId"], "lost-sched");
+    assert_eq!(list[0]["status"], "SCHEDULED");
+    // The client's retry learns it is already done.
+    let (s, v) = api(&sb, "POST", "/payments/lost-sched/schedule", Some(body)).await;
+    assert_eq!((s, v["type"].as_str()), (409, Some("PAYMENT_SCHEDULE_ALREADY_EXISTS")));
+    let (_, f) = admin(&sb, "GET", "/__sandbox/faults", None).await;
+    assert_eq!(f["loseResponses"], 0);
+    sb.shutdown().await;
+}

@@ -750,3 +750,159 @@ async fn the_admin_schedule_list_shows_each_schedule_and_its_status() {
     assert_eq!(ran["ran"], json!([]));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_post_to_reset_without_a_json_content_type_is_refused_with_415_and_changes_nothing() {
+    let sb = start().await;
+    pay(&sb, card_request("csrf-reset", 1000), "approve").await;
+    admin(&sb, "PUT", "/__sandbox/faults", Some(json!({"pgFailNext": 3}))).await;
+    // What a cross-site form or `fetch(.., {mode: "no-cors"})` can send without a preflight.
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "text/plain;charset=UTF-8")],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![],
+    ] {
+        let (s, _, v) = raw(&sb, "POST", "/__sandbox/reset", &headers, "{}").await;
+        assert_eq!(
+            (s, v["type"].as_str()),
+            (415, Some("UNSUPPORTED_MEDIA_TYPE")),
+            "{headers:?}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("Content-Type: application/json"),
+            "{v}"
+        );
+    }
+    let (s, _) = api(&sb, "GET", "/payments/csrf-reset", None).await;
+    assert_eq!(s, 200, "the payment survived");
+    let (_, f) = admin(&sb, "GET", "/__sandbox/faults", None).await;
+    assert_eq!(f["pgFailNext"], 3, "the faults survived");
+
+    let json_ct = [("content-type", "application/json")];
+    let (s, _, _) = raw(&sb, "POST", "/__sandbox/reset", &json_ct, "").await;
+    assert_eq!(s, 200, "an empty body is fine with the JSON content type");
+    let (s, _) = api(&sb, "GET", "/payments/csrf-reset", None).await;
+    assert_eq!(s, 404);
+    let (_, f) = admin(&sb, "GET", "/__sandbox/faults", None).await;
+    assert_eq!(f["pgFailNext"], 0);
+    let (s, _, _) = raw(
+        &sb,
+        "POST",
+        "/__sandbox/reset",
+        &[("content-type", "application/json; charset=utf-8")],
+        "{}",
+    )
+    .await;
+    assert_eq!(s, 200, "`{{}}` and a charset parameter are fine too");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_text_plain_post_to_pay_or_put_to_faults_is_refused_with_415_and_changes_nothing() {
+    let sb = start().await;
+    let body = json!({"request": card_request("csrf-pay", 1000), "outcome": "approve"}).to_string();
+    let text = [("content-type", "text/plain")];
+    let (s, _, v) = raw(&sb, "POST", "/__sandbox/pay", &text, &body).await;
+    assert_eq!((s, v["type"].as_str()), (415, Some("UNSUPPORTED_MEDIA_TYPE")), "{v}");
+    let (s, _) = api(&sb, "GET", "/payments/csrf-pay", None).await;
+    assert_eq!(s, 404, "no payment was made");
+    let (_, a) = admin(&sb, "GET", "/__sandbox/payments/csrf-pay/attempts", None).await;
+    assert_eq!(a["attempts"], 0, "no window was opened");
+    let (s, _, v) = raw(&sb, "PUT", "/__sandbox/faults", &text, r#"{"failNext": 5}"#).await;
+    assert_eq!((s, v["type"].as_str()), (415, Some("UNSUPPORTED_MEDIA_TYPE")));
+    let (_, f) = admin(&sb, "GET", "/__sandbox/faults", None).await;
+    assert_eq!(f["failNext"], 0, "the faults are unchanged");
+
+    let (s, _, r) = raw(
+        &sb,
+        "POST",
+        "/__sandbox/pay",
+        &[("content-type", "application/json")],
+        &body,
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["paymentId"], "csrf-pay");
+    let (_, p) = api(&sb, "GET", "/payments/csrf-pay", None).await;
+    assert_eq!(p["status"], "PAID");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_routes_answer_no_cors_preflight_and_send_no_cors_headers() {
+    let sb = start().await;
+    let preflight = [
+        ("origin", "http://evil.example"),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "content-type"),
+    ];
+    for path in [
+        "/__sandbox/reset",
+        "/__sandbox/pay",
+        "/__sandbox/faults",
+        "/__sandbox/webhook-targets",
+        "/__sandbox/schedules/run",
+    ] {
+        let (s, h, _) = raw(&sb, "OPTIONS", path, &preflight, "").await;
+        assert!(!(200..300).contains(&s), "{path}: preflight answered {s}");
+        assert!(h.get("access-control-allow-origin").is_none(), "{path}: {h:?}");
+        assert!(h.get("access-control-allow-methods").is_none(), "{path}: {h:?}");
+        assert!(h.get("access-control-allow-headers").is_none(), "{path}: {h:?}");
+    }
+    let (s, h, _) = raw(&sb, "GET", "/__sandbox/info", &[("origin", "http://evil.example")], "").await;
+    assert_eq!(s, 200);
+    assert!(
+        h.get("access-control-allow-origin").is_none(),
+        "a page on another origin cannot read the secrets"
+    );
+    // The SDK-support routes, called from merchant pages, keep permissive CORS.
+    let (s, h, _) = raw(&sb, "OPTIONS", "/__sandbox/sdk/payment", &preflight, "").await;
+    assert_eq!(s, 200);
+    assert_eq!(h["access-control-allow-origin"], "*");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_schedule_for_a_payment_id_with_a_scheduled_one_is_409_and_keeps_the_first() {
+    let sb = start().await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    let payment = json!({"billingKey": key, "orderName": "구독", "amount": {"total": 1000},
+        "currency": "KRW", "customer": {"name": {"full": "홍길동"}}});
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (s, first) = api(
+        &sb,
+        "POST",
+        "/payments/dup-sched/schedule",
+        Some(json!({"payment": payment, "timeToPay": later})),
+    )
+    .await;
+    assert_eq!(s, 200, "{first}");
+    let mut other = payment.clone();
+    other["amount"]["total"] = json!(2000);
+    let (s, v) = api(
+        &sb,
+        "POST",
+        "/payments/dup-sched/schedule",
+        Some(json!({"payment": other, "timeToPay": later})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("PAYMENT_SCHEDULE_ALREADY_EXISTS")),
+        "{v}"
+    );
+    assert!(v["message"].is_string());
+    let (_, list) = admin(&sb, "GET", "/__sandbox/schedules", None).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["id"], first["schedule"]["id"]);
+    assert_eq!(
+        (list[0]["status"].as_str(), list[0]["totalAmount"].as_i64()),
+        (Some("SCHEDULED"), Some(1000))
+    );
+    sb.shutdown().await;
+}

@@ -292,3 +292,187 @@ async fn a_webhook_endpoint_that_times_out_is_retried() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     sb.shutdown().await;
 }
+
+fn with_notice(mut request: Value, urls: &[&str]) -> Value {
+    request["noticeUrls"] = json!(urls);
+    request
+}
+
+#[tokio::test]
+async fn notice_urls_of_payment_and_billing_key_requests_must_be_loopback_by_default() {
+    let sb = start().await;
+    let (s, e) = pay(
+        &sb,
+        with_notice(card_request("nu-1", 1000), &[EXTERNAL_HOOK]),
+        "approve",
+    )
+    .await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")), "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("noticeUrls[0]") && msg.contains("loopback") && msg.contains("--allow-external-webhooks"),
+        "{msg}"
+    );
+    let (s, _) = api(&sb, "GET", "/payments/nu-1", None).await;
+    assert_eq!(s, 404, "a refused request makes no payment");
+    // Parsed, not prefix-matched: the host of this one is example.com.
+    for (urls, named) in [
+        (
+            vec![LOOPBACK_HOOK, "http://127.0.0.1@example.com/hook"],
+            "noticeUrls[1]",
+        ),
+        (vec!["http://127.0.0.1.example.com/hook"], "noticeUrls[0]"),
+        (vec!["http://10.0.0.1/hook"], "noticeUrls[0]"),
+        (vec!["ftp://127.0.0.1/hook"], "noticeUrls[0]"),
+    ] {
+        let (s, e) = pay(&sb, with_notice(card_request("nu-1", 1000), &urls), "approve").await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")), "{urls:?}");
+        assert!(e["message"].as_str().unwrap().contains(named), "{urls:?}: {e}");
+    }
+    let (s, e) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/issue-billing-key",
+        Some(json!({"request": {
+            "storeId": "store-sandbox", "channelKey": "channel-key-sandbox-card",
+            "billingKeyMethod": "CARD", "noticeUrls": [EXTERNAL_HOOK]
+        }, "outcome": "approve"})),
+    )
+    .await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")));
+    assert!(e["message"].as_str().unwrap().contains("noticeUrls[0]"), "{e}");
+    // The SDK route (what requestPayment calls) rejects it the same way.
+    let (s, _, e) = raw(
+        &sb,
+        "POST",
+        "/__sandbox/sdk/payment",
+        &[("content-type", "application/json")],
+        &json!({"request": with_notice(card_request("nu-1", 1000), &[EXTERNAL_HOOK])}).to_string(),
+    )
+    .await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("InvalidArgument")));
+    assert!(e["message"].as_str().unwrap().contains("noticeUrls[0]"), "{e}");
+
+    let loopbacks = [
+        LOOPBACK_HOOK,
+        "http://localhost:9/hook",
+        "http://[::1]:9/hook",
+        "https://127.1.2.3:9/hook",
+    ];
+    let (s, r) = pay(&sb, with_notice(card_request("nu-1", 1000), &loopbacks), "approve").await;
+    assert_eq!(s, 200, "{r}");
+    let (_, p) = api(&sb, "GET", "/payments/nu-1", None).await;
+    assert_eq!(p["status"], "PAID");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn rest_notice_urls_of_billing_key_charges_and_schedules_must_be_loopback_by_default() {
+    let sb = start().await;
+    let key = issue_tosspay_billing_key(&sb).await;
+    let charge = json!({"billingKey": key, "orderName": "o", "amount": {"total": 1000}, "currency": "KRW",
+                        "customer": {"name": {"full": "홍길동"}}, "noticeUrls": [LOOPBACK_HOOK, EXTERNAL_HOOK]});
+    let (s, v) = api(&sb, "POST", "/payments/nu-rest/billing-key", Some(charge.clone())).await;
+    assert_eq!((s, v["type"].as_str()), (400, Some("INVALID_REQUEST")));
+    assert!(v["message"].as_str().unwrap().contains("noticeUrls[1]"), "{v}");
+    let (s, _) = api(&sb, "GET", "/payments/nu-rest", None).await;
+    assert_eq!(s, 404, "no charge was made");
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (s, v) = api(
+        &sb,
+        "POST",
+        "/payments/nu-rest/schedule",
+        Some(json!({"payment": charge, "timeToPay": later})),
+    )
+    .await;
+    assert_eq!((s, v["type"].as_str()), (400, Some("INVALID_REQUEST")));
+    assert!(v["message"].as_str().unwrap().contains("payment.noticeUrls[1]"), "{v}");
+    let (_, list) = admin(&sb, "GET", "/__sandbox/schedules", None).await;
+    assert_eq!(list, json!([]), "no schedule was made");
+
+    let mut ok = charge.clone();
+    ok["noticeUrls"] = json!([LOOPBACK_HOOK]);
+    let (s, v) = api(&sb, "POST", "/payments/nu-rest/billing-key", Some(ok)).await;
+    assert_eq!(s, 200, "{v}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_allow_external_webhooks_an_external_notice_url_is_accepted() {
+    let sb = start_with(SandboxConfig {
+        allow_external_webhooks: true,
+        ..SandboxConfig::for_tests()
+    })
+    .await;
+    // Nothing is actually sent to example.com: the drop fault records the deliveries only.
+    admin(
+        &sb,
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"webhook": {"drop": true}})),
+    )
+    .await;
+    let (s, r) = pay(
+        &sb,
+        with_notice(card_request("nu-ext", 1000), &[EXTERNAL_HOOK]),
+        "approve",
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, p) = api(&sb, "GET", "/payments/nu-ext", None).await;
+    assert_eq!(p["status"], "PAID");
+    let (_, list) = admin(&sb, "GET", "/__sandbox/webhooks", None).await;
+    assert!(
+        list.as_array().unwrap().iter().any(|d| d["url"] == EXTERNAL_HOOK),
+        "{list}"
+    );
+    let (s, e) = pay(
+        &sb,
+        with_notice(card_request("nu-ext-2", 1000), &["not a url"]),
+        "approve",
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (400, Some("InvalidArgument")),
+        "still an http(s) URL"
+    );
+    let (s, v) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/webhook-targets",
+        Some(json!({"urls": [EXTERNAL_HOOK]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn webhook_targets_with_an_external_url_are_refused_and_the_targets_kept() {
+    let sb = start().await;
+    let (rx, url) = webhook_receiver(vec![]).await;
+    let (s, _) = admin(&sb, "POST", "/__sandbox/webhook-targets", Some(json!({"urls": [url]}))).await;
+    assert_eq!(s, 200);
+    let (s, v) = admin(
+        &sb,
+        "POST",
+        "/__sandbox/webhook-targets",
+        Some(json!({"urls": [url, EXTERNAL_HOOK]})),
+    )
+    .await;
+    assert_eq!((s, v["type"].as_str()), (400, Some("INVALID_REQUEST")), "{v}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains("urls[1]") && msg.contains("--allow-external-webhooks"),
+        "{msg}"
+    );
+    pay(&sb, card_request("wt-kept", 1000), "approve").await;
+    wait_type(&rx, "Transaction.Paid", 1).await;
+    let (_, list) = admin(&sb, "GET", "/__sandbox/webhooks", None).await;
+    assert!(
+        list.as_array().unwrap().iter().all(|d| d["url"] == url.as_str()),
+        "only the earlier target got events: {list}"
+    );
+    sb.shutdown().await;
+}

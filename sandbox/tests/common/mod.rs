@@ -46,13 +46,18 @@ pub async fn api(sb: &RunningSandbox, method: &str, path: &str, body: Option<Val
     (status, json)
 }
 
-/// An admin call (no secret).
+/// An admin call (no secret). Writes are always `Content-Type: application/json`
+/// (the admin routes refuse anything else), with an empty body when `body` is `None`.
 pub async fn admin(sb: &RunningSandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{}", sb.base_url(), path);
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = client().request(m, url);
-    if let Some(b) = body {
-        req = req.json(&b);
+    let mut req = client().request(m.clone(), url);
+    match body {
+        Some(b) => req = req.json(&b),
+        None if m != reqwest::Method::GET && m != reqwest::Method::HEAD => {
+            req = req.header("content-type", "application/json");
+        }
+        None => {}
     }
     let res = req.send().await.expect("request");
     let status = res.status().as_u16();
@@ -183,3 +188,30 @@ pub async fn webhook_receiver(answers: Vec<u16>) -> (Receiver, String) {
     });
     (r, format!("http://{addr}/hook"))
 }
+
+/// A raw call with an explicit `Content-Type` (or none) and body; returns the
+/// status, the response headers and the JSON body (`Null` when not JSON).
+pub async fn raw(
+    sb: &RunningSandbox,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, HeaderMap, Value) {
+    let url = format!("{}{}", sb.base_url(), path);
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client().request(m, url).body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let json = res.json().await.unwrap_or(Value::Null);
+    (status, headers, json)
+}
+
+/// A `noticeUrls` entry that is fine by default: loopback, nothing listens on port 9.
+pub const LOOPBACK_HOOK: &str = "http://127.0.0.1:9/hook";
+/// A `noticeUrls` entry refused unless `allow_external_webhooks` is set.
+pub const EXTERNAL_HOOK: &str = "http://example.com/hook";
