@@ -7,8 +7,8 @@
 
 use crate::protocol::{
     complete_path, payment_path, subscription_charge_path, BillingKeyPrepared, ChargeResult, CompleteRequest,
-    ErrorBody, PaymentStatus, PreparedPayment, RegisterBillingKeyRequest, Subscription, BILLING_KEYS_PATH,
-    BILLING_KEYS_PREPARE_PATH, PAYMENTS_PATH,
+    ErrorBody, PaymentId, PaymentStatus, PreparedPayment, RegisterBillingKeyRequest, Subscription, SubscriptionId,
+    BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH, IDEMPOTENCY_KEY_HEADER, PAYMENTS_PATH,
 };
 use futures::future::{select, Either, LocalBoxFuture};
 use std::future::Future;
@@ -38,11 +38,15 @@ pub enum BackendError {
 }
 
 impl BackendError {
-    /// Whether trying again may help: network errors, timeouts, 408, 429,
-    /// 5xx, and unreadable answers (a proxy's error page).
+    /// Whether trying again may help: network errors, timeouts, 408, 429
+    /// and 5xx. An answer that could not be read is not retried: the request
+    /// reached a server that answered something else than the contract (a
+    /// wrong route, a proxy), and repeating a POST there could repeat its
+    /// effect.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Network(_) | Self::Timeout(_) | Self::Decode(_) => true,
+            Self::Network(_) | Self::Timeout(_) => true,
+            Self::Decode(_) => false,
             Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
         }
     }
@@ -67,11 +71,14 @@ pub trait CheckoutBackend: Send + Sync {
     /// `POST /api/payments/{paymentId}/complete`.
     fn complete_payment<'a>(
         &'a self,
-        payment_id: &'a str,
+        payment_id: &'a PaymentId,
         body: &'a CompleteRequest,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>>;
     /// `GET /api/payments/{paymentId}`.
-    fn payment_status<'a>(&'a self, payment_id: &'a str) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>>;
+    fn payment_status<'a>(
+        &'a self,
+        payment_id: &'a PaymentId,
+    ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>>;
     /// `POST /api/billing-keys/prepare`.
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>>;
     /// `POST /api/billing-keys`.
@@ -155,11 +162,18 @@ impl HttpBackend {
         format!("{}{}", self.base_url, path)
     }
 
-    /// `POST /api/subscriptions/{id}/charge` (used by the demo shop).
-    pub async fn charge_subscription(&self, subscription_id: &str) -> Result<ChargeResult, BackendError> {
-        http::post(
+    /// `POST /api/subscriptions/{id}/charge` (used by the demo shop) with
+    /// an `Idempotency-Key`: a retry with the same key returns the first
+    /// charge's result instead of charging again.
+    pub async fn charge_subscription(
+        &self,
+        subscription_id: &SubscriptionId,
+        idempotency_key: &str,
+    ) -> Result<ChargeResult, BackendError> {
+        http::post_with(
             &self.url(&subscription_charge_path(subscription_id)),
             &serde_json::json!({}),
+            Some((IDEMPOTENCY_KEY_HEADER, idempotency_key)),
         )
         .await
     }
@@ -180,13 +194,16 @@ impl CheckoutBackend for HttpBackend {
 
     fn complete_payment<'a>(
         &'a self,
-        payment_id: &'a str,
+        payment_id: &'a PaymentId,
         body: &'a CompleteRequest,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
         Box::pin(http::post(self.url(&complete_path(payment_id)), body))
     }
 
-    fn payment_status<'a>(&'a self, payment_id: &'a str) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
+    fn payment_status<'a>(
+        &'a self,
+        payment_id: &'a PaymentId,
+    ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
         Box::pin(http::get(self.url(&payment_path(payment_id))))
     }
 
@@ -245,8 +262,19 @@ mod http {
         url: impl AsRef<str>,
         body: &B,
     ) -> Result<T, BackendError> {
-        let resp = Request::post(url.as_ref())
-            .header("Accept", "application/json")
+        post_with(url.as_ref(), body, None).await
+    }
+
+    pub(super) async fn post_with<T: DeserializeOwned, B: Serialize + ?Sized>(
+        url: &str,
+        body: &B,
+        header: Option<(&str, &str)>,
+    ) -> Result<T, BackendError> {
+        let mut req = Request::post(url).header("Accept", "application/json");
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
+        }
+        let resp = req
             .json(body)
             .map_err(|e| BackendError::Decode(e.to_string()))?
             .send()
@@ -343,6 +371,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_answer_to_a_post_is_not_retried() {
+        let calls = Cell::new(0);
+        let r: Result<(), _> = block_on(with_retries(
+            &RetryPolicy::default(),
+            || {
+                calls.set(calls.get() + 1);
+                async { Err(BackendError::Decode("expected PaymentStatus".into())) }
+            },
+            never,
+        ));
+        assert_eq!(calls.get(), 1);
+        assert!(matches!(r, Err(BackendError::Decode(_))));
+    }
+
+    #[test]
     fn a_call_that_never_answers_times_out() {
         let policy = RetryPolicy {
             attempts: 2,
@@ -365,7 +408,9 @@ mod tests {
         ] {
             assert_eq!(status_error(s, "").is_transient(), transient, "{s}");
         }
-        assert!(BackendError::Decode("x".into()).is_transient());
+        // An unreadable answer is not retried: repeating a POST that reached
+        // something else than the contract could repeat its effect.
+        assert!(!BackendError::Decode("x".into()).is_transient());
         let raw = status_error(502, "<html>Bad Gateway</html>");
         assert!(matches!(raw, BackendError::Status { message, .. } if message.contains("Bad Gateway")));
     }

@@ -83,6 +83,10 @@ pub struct Texts {
     pub cancelled_by_customer: &'static str,
     /// The merchant cancelled after payment.
     pub cancelled_by_merchant: &'static str,
+    /// The merchant is cancelling after payment; not confirmed yet.
+    pub cancelling: &'static str,
+    /// The order expired before it was paid.
+    pub expired: &'static str,
     /// The issuance window is open.
     pub awaiting_issue: &'static str,
     /// Billing key verified and stored.
@@ -110,6 +114,8 @@ static KO: Texts = Texts {
     failed_refused: "결제 정보를 확인할 수 없습니다.",
     cancelled_by_customer: "결제를 취소했습니다.",
     cancelled_by_merchant: "결제가 취소되었습니다.",
+    cancelling: "결제를 취소하고 있습니다. 취소가 확인되면 알려 드립니다.",
+    expired: "주문이 만료되었습니다. 다시 주문해 주세요.",
     awaiting_issue: "등록 창에서 결제수단 등록을 진행해 주세요.",
     issued: "결제수단이 등록되었습니다.",
     billing_unknown: "등록 결과를 확인 중입니다.",
@@ -134,6 +140,8 @@ static EN: Texts = Texts {
     failed_refused: "We could not confirm this payment.",
     cancelled_by_customer: "You cancelled the payment.",
     cancelled_by_merchant: "The payment was cancelled.",
+    cancelling: "The payment is being cancelled. We will confirm once it is done.",
+    expired: "This order has expired. Please order again.",
     awaiting_issue: "Please complete the registration in the window.",
     issued: "Your payment method is registered.",
     billing_unknown: "We are still confirming the registration.",
@@ -149,6 +157,7 @@ impl Texts {
             FailureReason::Refused => self.failed_refused,
             FailureReason::CancelledByCustomer => self.cancelled_by_customer,
             FailureReason::CancelledByMerchant => self.cancelled_by_merchant,
+            FailureReason::Expired => self.expired,
         }
     }
 
@@ -166,6 +175,7 @@ impl Texts {
                 self.failure(&failure.reason)
             }
             CheckoutState::Unknown { .. } => self.unknown,
+            CheckoutState::Cancelling { .. } => self.cancelling,
         }
     }
 
@@ -203,7 +213,7 @@ mod tests {
     fn an_unknown_outcome_never_reads_as_a_failure() {
         for t in [Lang::Ko.texts(), Lang::En.texts()] {
             let s = t.checkout_status(&CheckoutState::Unknown {
-                order: crate::machine::payment::OrderRef::bare("p"),
+                order: crate::machine::payment::OrderRef::bare(crate::protocol::PaymentId::parse("p").expect("id")),
                 checks: 0,
             });
             assert!(!s.contains("실패") && !s.to_lowercase().contains("fail"), "{s}");

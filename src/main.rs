@@ -203,19 +203,36 @@ fn ShopPage(flags: Flags) -> impl IntoView {
     }
 }
 
+/// A random idempotency key (`charge-` + 26 hex digits).
+fn new_idempotency_key() -> String {
+    let a = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    let b = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    format!("charge-{a:013x}{b:013x}")
+}
+
 #[component]
 fn SubscribePage(lang: Lang) -> impl IntoView {
     let en = lang == Lang::En;
     let subscription = RwSignal::new(None::<Subscription>);
     let charge = RwSignal::new(None::<Result<ChargeResult, String>>);
     let charging = RwSignal::new(false);
+    // One idempotency key per intended charge: a retry after an error reuses
+    // it (the backend then returns the first charge instead of charging
+    // again); a definitive answer starts a new one.
+    let charge_key = StoredValue::new(new_idempotency_key());
     let charge_now = move |_| {
         let Some(sub) = subscription.get_untracked() else {
             return;
         };
         charging.set(true);
+        let key = charge_key.get_value();
         leptos::task::spawn_local(async move {
-            let r = HttpBackend::default().charge_subscription(&sub.subscription_id).await;
+            let r = HttpBackend::default()
+                .charge_subscription(&sub.subscription_id, &key)
+                .await;
+            if r.is_ok() {
+                charge_key.set_value(new_idempotency_key());
+            }
             charge.set(Some(r.map_err(|e| e.to_string())));
             charging.set(false);
         });

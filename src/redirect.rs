@@ -11,7 +11,7 @@
 //! always asks the merchant backend, which asks PortOne, before showing a
 //! result, and renders these strings as text, never as HTML.
 
-use crate::model::validate::Rule;
+use crate::protocol::PaymentId;
 
 /// Longest value kept from the query (longer ones are cut, on a character
 /// boundary, and marked with `…`).
@@ -33,8 +33,8 @@ pub struct FailureHint {
 /// A payment result read from the return URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentReturn {
-    /// `paymentId`.
-    pub payment_id: String,
+    /// `paymentId`, parsed: a return whose id breaks the rule is refused.
+    pub payment_id: PaymentId,
     /// `txId`.
     pub tx_id: Option<String>,
     /// `paymentToken`.
@@ -66,13 +66,14 @@ pub enum RedirectReturn {
 /// A return query that cannot be acted on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RedirectError {
-    /// An id is not a plausible PortOne id.
-    #[error("the return URL's `{field}` is not a valid id ({rule:?}): it is ignored")]
+    /// An id breaks its rule: the return is ignored and nothing is
+    /// requested for it.
+    #[error("the return URL's `{field}` is refused ({reason}); the return is ignored and nothing was requested")]
     InvalidId {
         /// The field.
         field: &'static str,
         /// The rule it breaks.
-        rule: Rule,
+        reason: String,
     },
     /// A payment result without `paymentId`.
     #[error("the return URL reports a payment result but has no `paymentId`")]
@@ -199,20 +200,38 @@ impl Query {
         })
     }
 
-    fn id(&self, field: &'static str, keys: &[&str]) -> Result<Option<String>, RedirectError> {
-        let Some(raw) = keys
-            .iter()
-            .find_map(|k| self.0.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v))
-        else {
+    /// The first non-empty raw value of any of `keys` (not clipped).
+    fn raw(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| {
+            self.0
+                .iter()
+                .find(|(key, v)| key == k && !v.is_empty())
+                .map(|(_, v)| v.as_str())
+        })
+    }
+
+    fn payment_id(&self) -> Result<Option<PaymentId>, RedirectError> {
+        let Some(raw) = self.raw(&["paymentId", "payment_id"]) else {
             return Ok(None);
         };
-        if !crate::model::validate::is_valid_id(raw) {
-            return Err(RedirectError::InvalidId {
-                field,
-                rule: Rule::IdFormat,
-            });
+        PaymentId::parse(raw).map(Some).map_err(|e| RedirectError::InvalidId {
+            field: "paymentId",
+            reason: e.to_string(),
+        })
+    }
+
+    fn tx_id(&self) -> Result<Option<String>, RedirectError> {
+        let Some(raw) = self.raw(&["txId", "tx_id"]) else {
+            return Ok(None);
+        };
+        if crate::model::validate::is_valid_id(raw) {
+            Ok(Some(raw.to_owned()))
+        } else {
+            Err(RedirectError::InvalidId {
+                field: "txId",
+                reason: "`txId` must be 1 to 64 visible ASCII characters".into(),
+            })
         }
-        Ok(Some(raw.clone()))
     }
 
     fn failure(&self) -> Option<FailureHint> {
@@ -245,11 +264,11 @@ pub fn parse_redirect_query(query: &str) -> Result<Option<RedirectReturn>, Redir
             failure: q.failure(),
         })));
     }
-    let payment_id = q.id("paymentId", &["paymentId", "payment_id"])?;
+    let payment_id = q.payment_id()?;
     match (payment_id, kind.as_deref()) {
         (Some(payment_id), _) => Ok(Some(RedirectReturn::Payment(PaymentReturn {
             payment_id,
-            tx_id: q.id("txId", &["txId", "tx_id"])?,
+            tx_id: q.tx_id()?,
             payment_token: q.get(&["paymentToken", "payment_token"]),
             failure: q.failure(),
         }))),
@@ -393,5 +412,26 @@ mod tests {
     fn first_value_wins_for_repeated_keys() {
         let p = pay("paymentId=first&paymentId=second");
         assert_eq!(p.payment_id, "first");
+    }
+
+    #[test]
+    fn a_crafted_path_in_the_payment_id_is_refused_before_any_request() {
+        // The link that once made the page POST to a subscription's charge route.
+        let crafted = "?paymentId=../subscriptions/sub-1/charge%3F&transactionType=PAYMENT&txId=x";
+        let err = parse_redirect_query(crafted).expect_err("refused");
+        assert!(
+            matches!(err, RedirectError::InvalidId { field: "paymentId", .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("nothing was requested"), "{err}");
+        for id in ["..", "a.b", "a%2Fb", "a%3Fb", "%EA%B0%80"] {
+            assert!(
+                matches!(
+                    parse_redirect_query(&format!("?paymentId={id}")),
+                    Err(RedirectError::InvalidId { field: "paymentId", .. })
+                ),
+                "{id}"
+            );
+        }
     }
 }

@@ -63,9 +63,14 @@ extern "C" {
 struct Scripted {
     prepares: AtomicU32,
     completes: Mutex<Vec<(String, CompleteRequest)>>,
+    statuses: AtomicU32,
     /// Complete and status calls fail with a network error while > 0.
     down: AtomicU32,
     status: Mutex<Option<OrderStatus>>,
+    /// The failure a `FAILED` answer carries.
+    failure: Mutex<Option<PaymentFailure>>,
+    /// Whether answers say PortOne confirmed them.
+    unverified: AtomicU32,
 }
 
 impl Scripted {
@@ -75,11 +80,29 @@ impl Scripted {
         Arc::new(s)
     }
 
-    fn answer(&self, payment_id: &str) -> Result<PaymentStatus, BackendError> {
+    /// Answers as a backend that found the payment FAILED at PortOne.
+    fn failed_at_portone(&self, pg_code: &str, message: &str) {
+        self.set_status(OrderStatus::Failed);
+        if let Ok(mut f) = self.failure.lock() {
+            *f = Some(PaymentFailure {
+                code: None,
+                pg_code: Some(pg_code.into()),
+                message: message.into(),
+            });
+        }
+    }
+
+    fn set_status(&self, status: OrderStatus) {
+        if let Ok(mut s) = self.status.lock() {
+            *s = Some(status);
+        }
+    }
+
+    fn answer(&self, payment_id: &PaymentId) -> Result<PaymentStatus, BackendError> {
         if self.down.load(Ordering::SeqCst) > 0 {
             return Err(BackendError::Network("connection refused".into()));
         }
-        if payment_id != "order-1" {
+        if *payment_id != "order-1" {
             return Err(BackendError::Status {
                 status: 404,
                 error: "order_not_found".into(),
@@ -94,14 +117,15 @@ impl Scripted {
             .flatten()
             .unwrap_or(OrderStatus::Pending);
         Ok(PaymentStatus {
-            payment_id: payment_id.into(),
+            payment_id: payment_id.clone(),
             status,
             order_name: "아메리카노 2잔".into(),
             total_amount: 9000,
             currency: "KRW".into(),
             paid_at: None,
-            failure: None,
+            failure: self.failure.lock().ok().and_then(|f| f.clone()),
             message: None,
+            verified: self.unverified.load(Ordering::SeqCst) == 0,
         })
     }
 
@@ -118,7 +142,7 @@ impl CheckoutBackend for Scripted {
         self.prepares.fetch_add(1, Ordering::SeqCst);
         Box::pin(async {
             Ok(PreparedPayment {
-                payment_id: "order-1".into(),
+                payment_id: PaymentId::parse("order-1").expect("id"),
                 order_name: "아메리카노 2잔".into(),
                 total_amount: 9000,
                 currency: "KRW".into(),
@@ -128,7 +152,7 @@ impl CheckoutBackend for Scripted {
     }
     fn complete_payment<'a>(
         &'a self,
-        payment_id: &'a str,
+        payment_id: &'a PaymentId,
         body: &'a CompleteRequest,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
         if let Ok(mut c) = self.completes.lock() {
@@ -136,7 +160,11 @@ impl CheckoutBackend for Scripted {
         }
         Box::pin(async move { self.answer(payment_id) })
     }
-    fn payment_status<'a>(&'a self, payment_id: &'a str) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
+    fn payment_status<'a>(
+        &'a self,
+        payment_id: &'a PaymentId,
+    ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
+        self.statuses.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { self.answer(payment_id) })
     }
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>> {
@@ -271,16 +299,42 @@ async fn pays_on_pc_and_the_backend_verifies_the_payment() {
 }
 
 #[wasm_bindgen_test]
-async fn shows_the_pg_message_when_the_pg_declines() {
+async fn a_decline_is_shown_once_the_backend_confirms_it_with_its_words() {
     reset();
     install_sdk("failure");
-    let page = mount(Scripted::new(), Lang::Ko);
+    let backend = Scripted::new();
+    backend.failed_at_portone("INSUFFICIENT_BALANCE", "잔액이 부족합니다 (PG).");
+    let page = mount(backend.clone(), Lang::Ko);
     wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
     page.el("checkout-pay").click();
     page.wait_state("failed").await;
     let text = page.el("checkout-error").text_content().unwrap_or_default();
-    assert!(text.contains("잔액이 부족합니다."), "{text}");
+    assert!(text.contains("잔액이 부족합니다 (PG)."), "the backend's text: {text}");
+    let completes = backend.completes();
+    assert_eq!(completes.len(), 1, "the window's failure is confirmed by the backend");
+    assert_eq!(completes[0].1.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
     assert!(page.pay_button_enabled(), "the customer can try again");
+}
+
+#[wasm_bindgen_test]
+async fn a_decline_the_backend_cannot_confirm_shows_checking_never_failed() {
+    reset();
+    install_sdk("failure");
+    let backend = Scripted::new();
+    backend.set_status(OrderStatus::Pending);
+    backend.unverified.store(1, Ordering::SeqCst);
+    let page = mount(backend.clone(), Lang::Ko);
+    wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
+    page.el("checkout-pay").click();
+    page.wait_state("unknown").await;
+    let text = page.el("checkout-error").text_content().unwrap_or_default();
+    assert!(text.contains("확인 중") && !text.contains("잔액"), "{text}");
+    assert!(!page.pay_button_enabled());
+    // PortOne is readable again and the payment was in fact made.
+    backend.unverified.store(0, Ordering::SeqCst);
+    backend.set_status(OrderStatus::Paid);
+    page.el("checkout-check").click();
+    page.wait_state("paid").await;
 }
 
 #[wasm_bindgen_test]
@@ -288,12 +342,14 @@ async fn a_user_cancel_then_retry_reuses_the_same_payment_id() {
     reset();
     install_sdk("cancel");
     let backend = Scripted::new();
+    backend.failed_at_portone("PAY_PROCESS_CANCELED", "사용자가 결제를 취소하였습니다.");
     let page = mount(backend.clone(), Lang::Ko);
     wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
     page.el("checkout-pay").click();
     page.wait_state("cancelled").await;
     assert!(page.pay_button_enabled());
     set_sdk_mode("success");
+    backend.set_status(OrderStatus::Paid);
     page.el("checkout-pay").click();
     page.wait_state("paid").await;
     assert_eq!(sdk_calls(), 2);
@@ -397,23 +453,19 @@ async fn resumes_a_redirect_return_without_saved_storage() {
 }
 
 #[wasm_bindgen_test]
-async fn a_forged_return_with_html_in_the_message_is_shown_as_text_and_not_as_success() {
+async fn a_forged_failure_return_puts_none_of_its_text_on_the_page() {
     reset();
     install_sdk("success");
     set_query(
-        "?paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E",
+        "?paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E&pgMessage=Call%20010-0000-0000",
     );
     let backend = Scripted::new();
-    if let Ok(mut s) = backend.status.lock() {
-        *s = Some(OrderStatus::Pending);
-    }
+    backend.set_status(OrderStatus::Pending);
     let page = mount(backend, Lang::Ko);
     page.wait_state("failed").await;
     let error = page.el("checkout-error");
-    assert!(
-        error.text_content().unwrap_or_default().contains("<img src=x"),
-        "rendered as text"
-    );
+    let text = error.text_content().unwrap_or_default();
+    assert!(!text.contains("<img") && !text.contains("010-0000"), "{text}");
     assert!(
         error.query_selector("img").ok().flatten().is_none(),
         "no element was created from the query"
@@ -431,6 +483,35 @@ async fn a_made_up_payment_id_is_refused_with_the_backends_message() {
     page.wait_state("failed").await;
     let text = page.el("checkout-error").text_content().unwrap_or_default();
     assert!(text.contains("주문을 찾을 수 없습니다."), "{text}");
+}
+
+#[wasm_bindgen_test]
+async fn a_crafted_return_link_is_refused_without_any_request() {
+    reset();
+    install_sdk("success");
+    set_query("?paymentId=../subscriptions/sub-1/charge%3F&transactionType=PAYMENT&txId=x");
+    let backend = Scripted::new();
+    let page = mount(backend.clone(), Lang::Ko);
+    page.wait_state("failed").await;
+    assert!(backend.completes().is_empty(), "no complete was posted");
+    assert_eq!(backend.statuses.load(Ordering::SeqCst), 0, "no status was asked");
+    assert_eq!(current_query(), "", "the link is removed from the address bar");
+    assert_eq!(sdk_calls(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_cancel_in_progress_is_shown_as_such_never_as_cancelled() {
+    reset();
+    install_sdk("success");
+    let backend = Scripted::new();
+    backend.set_status(OrderStatus::Cancelling);
+    let page = mount(backend.clone(), Lang::Ko);
+    wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
+    page.el("checkout-pay").click();
+    page.wait_state("cancelling").await;
+    let text = page.el("checkout-status").text_content().unwrap_or_default();
+    assert!(text.contains("취소하고 있습니다"), "{text}");
+    assert!(!page.pay_button_enabled());
 }
 
 #[wasm_bindgen_test]
@@ -455,7 +536,9 @@ async fn an_unreachable_backend_shows_checking_never_failed_then_resolves() {
 async fn speaks_english_when_asked() {
     reset();
     install_sdk("failure");
-    let page = mount(Scripted::new(), Lang::En);
+    let backend = Scripted::new();
+    backend.failed_at_portone("INSUFFICIENT_BALANCE", "Insufficient balance.");
+    let page = mount(backend, Lang::En);
     wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
     assert_eq!(page.el("checkout-pay").text_content().as_deref(), Some("Pay"));
     page.el("checkout-pay").click();

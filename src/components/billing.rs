@@ -43,7 +43,7 @@ pub fn build_billing_request(
     default_redirect: Option<String>,
 ) -> IssueBillingKeyRequest {
     IssueBillingKeyRequest {
-        issue_id: Some(issue.issue_id.clone()),
+        issue_id: Some(issue.issue_id.to_string()),
         issue_name: Some(issue.issue_name.clone()),
         customer: Some(Customer {
             customer_id: issue.customer.customer_id.clone(),
@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn the_billing_request_carries_the_prepared_customer() {
         let issue = IssueRef {
-            issue_id: "issue-1".into(),
+            issue_id: crate::protocol::IssueId::parse("issue-1").expect("id"),
             issue_name: "구독".into(),
             customer: PreparedCustomer {
                 customer_id: Some("demo-customer-1".into()),

@@ -83,7 +83,7 @@ pub fn build_payment_request(
         easy_pay: opts.easy_pay.clone(),
         ..PaymentRequest::new(
             store_id,
-            &prepared.payment_id,
+            prepared.payment_id.as_str(),
             &prepared.order_name,
             prepared.total_amount,
             Currency::from(prepared.currency.as_str()),
@@ -399,7 +399,7 @@ pub fn Checkout(
             }
             unknown=move || state.with(|s| matches!(s, CheckoutState::Unknown { .. }))
             check_label=move || texts().check_again
-            payment_id=Signal::derive(move || state.with(|s| s.order().map(|o| o.payment_id.clone())))
+            payment_id=Signal::derive(move || state.with(|s| s.order().map(|o| o.payment_id.to_string())))
             on_action=Callback::new(move |()| dispatch(&pay, Event::Pay))
             on_check=Callback::new(move |()| dispatch(&check, Event::CheckAgain))
         />
@@ -415,7 +415,7 @@ mod tests {
 
     fn prepared() -> PreparedPayment {
         PreparedPayment {
-            payment_id: "order-1".into(),
+            payment_id: crate::protocol::PaymentId::parse("order-1").expect("id"),
             order_name: "커피".into(),
             total_amount: 4500,
             currency: "KRW".into(),

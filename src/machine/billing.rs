@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct IssueRef {
     /// `issueId`.
-    pub issue_id: String,
+    pub issue_id: crate::protocol::IssueId,
     /// `issueName`.
     pub issue_name: String,
     /// The customer (`customerId` set).
@@ -330,7 +330,7 @@ mod tests {
 
     fn prepared() -> BillingKeyPrepared {
         BillingKeyPrepared {
-            issue_id: "issue-1".into(),
+            issue_id: crate::protocol::IssueId::parse("issue-1").expect("id"),
             issue_name: "정기 구독".into(),
             customer: PreparedCustomer {
                 customer_id: Some("demo-customer-1".into()),
@@ -347,7 +347,7 @@ mod tests {
 
     fn sub() -> Subscription {
         Subscription {
-            subscription_id: "sub-1".into(),
+            subscription_id: crate::protocol::SubscriptionId::parse("sub-1").expect("id"),
             billing_key: "bk-1".into(),
             status: "ACTIVE".into(),
             customer_id: "demo-customer-1".into(),
@@ -357,7 +357,7 @@ mod tests {
     fn register(key: &str, issue_id: Option<&str>) -> BillingEffect {
         BillingEffect::Register(RegisterBillingKeyRequest {
             billing_key: key.into(),
-            issue_id: issue_id.map(str::to_string),
+            issue_id: issue_id.map(|i| crate::protocol::IssueId::parse(i).expect("id")),
         })
     }
 

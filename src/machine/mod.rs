@@ -24,6 +24,8 @@ pub enum FailureReason {
     CancelledByMerchant,
     /// The backend refused the request (unknown order, invalid key).
     Refused,
+    /// The order expired before it was paid: a new one is needed.
+    Expired,
 }
 
 /// A failure: what the customer sees is kept apart from developer detail.

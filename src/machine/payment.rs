@@ -15,7 +15,7 @@
 
 use super::{recheck_delay_ms, Failure, FailureReason};
 use crate::model::{is_user_cancel, ErrorCode, PaymentOutcome};
-use crate::protocol::{CompleteRequest, OrderStatus, PaymentStatus, PreparedCustomer, PreparedPayment};
+use crate::protocol::{CompleteRequest, OrderStatus, PaymentId, PaymentStatus, PreparedCustomer, PreparedPayment};
 use crate::redirect::{FailureHint, PaymentReturn};
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct OrderRef {
     /// The one `paymentId` of this order, reused for every retry.
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     /// The order name, when known.
     #[serde(default)]
     pub order_name: Option<String>,
@@ -54,9 +54,9 @@ impl From<PreparedPayment> for OrderRef {
 
 impl OrderRef {
     /// An order known only by its id (a return without saved state).
-    pub fn bare(payment_id: impl Into<String>) -> Self {
+    pub fn bare(payment_id: PaymentId) -> Self {
         Self {
-            payment_id: payment_id.into(),
+            payment_id,
             order_name: None,
             total_amount: None,
             currency: None,
@@ -157,10 +157,21 @@ pub enum CheckoutState {
         /// Why.
         failure: Failure,
     },
-    /// The outcome is not known yet (a lost answer): never shown as failed.
+    /// The outcome is not known yet (a lost answer, or an answer the
+    /// backend could not confirm with PortOne): never shown as failed.
     Unknown {
         /// The order.
         order: OrderRef,
+        /// How many automatic re-checks came before.
+        checks: u32,
+    },
+    /// The merchant is cancelling a paid payment (amount mismatch, out of
+    /// stock) and PortOne has not confirmed it yet: not final, re-checked.
+    Cancelling {
+        /// The order.
+        order: OrderRef,
+        /// The backend's reason.
+        message: Option<String>,
         /// How many automatic re-checks came before.
         checks: u32,
     },
@@ -180,6 +191,7 @@ impl CheckoutState {
             Self::Failed { .. } => "failed",
             Self::Cancelled { .. } => "cancelled",
             Self::Unknown { .. } => "unknown",
+            Self::Cancelling { .. } => "cancelling",
         }
     }
 
@@ -213,7 +225,8 @@ impl CheckoutState {
             | Self::Verifying { order, .. }
             | Self::Paid { order, .. }
             | Self::VirtualAccountIssued { order, .. }
-            | Self::Unknown { order, .. } => Some(order),
+            | Self::Unknown { order, .. }
+            | Self::Cancelling { order, .. } => Some(order),
             Self::Failed { order, .. } | Self::Cancelled { order, .. } => order.as_ref(),
         }
     }
@@ -312,7 +325,7 @@ pub enum Effect {
     /// `CompleteFailed`.
     Complete {
         /// The order's id.
-        payment_id: String,
+        payment_id: PaymentId,
         /// The hint for the backend.
         body: CompleteRequest,
     },
@@ -320,12 +333,12 @@ pub enum Effect {
     /// `StatusFailed`.
     FetchStatus {
         /// The order's id.
-        payment_id: String,
+        payment_id: PaymentId,
     },
     /// Remove the saved order.
     Forget {
         /// The order's id.
-        payment_id: String,
+        payment_id: PaymentId,
     },
     /// Send `AutoCheck { checks }` after `delay_ms`.
     ScheduleCheck {
@@ -388,6 +401,11 @@ fn confirmed(
     status: PaymentStatus,
 ) -> (CheckoutState, Vec<Effect>) {
     let order = order.with_status(&status);
+    // A non-final status the backend could not confirm with PortOne is only
+    // its last record: the outcome is not known yet.
+    if !status.verified && !status.status.is_final() {
+        return unknown(order, checks);
+    }
     let forget = Effect::Forget {
         payment_id: order.payment_id.clone(),
     };
@@ -395,13 +413,10 @@ fn confirmed(
         OrderStatus::Paid => (CheckoutState::Paid { order, status }, vec![forget]),
         OrderStatus::VirtualAccountIssued => (CheckoutState::VirtualAccountIssued { order, status }, vec![forget]),
         OrderStatus::Failed => {
+            // Confirmed with PortOne: the backend's words, never the URL's.
             let failure = Failure {
                 reason: FailureReason::Declined,
-                customer_message: status
-                    .failure
-                    .as_ref()
-                    .map(|f| f.message.clone())
-                    .or_else(|| hint.as_ref().and_then(|h| h.pg_message.clone().or(h.message.clone()))),
+                customer_message: status.failure.as_ref().map(|f| f.message.clone()),
                 detail: format!("the backend reports the payment {} as FAILED", status.payment_id),
             };
             let cancel = status
@@ -410,6 +425,17 @@ fn confirmed(
                 .is_some_and(|f| is_user_cancel(f.code.as_deref().unwrap_or(""), f.pg_code.as_deref()));
             ended(order, failure, cancel)
         }
+        OrderStatus::Cancelling => (
+            CheckoutState::Cancelling {
+                order,
+                message: status.message,
+                checks: checks + 1,
+            },
+            vec![Effect::ScheduleCheck {
+                delay_ms: recheck_delay_ms(checks),
+                checks: checks + 1,
+            }],
+        ),
         OrderStatus::Cancelled => {
             let failure = Failure {
                 reason: FailureReason::CancelledByMerchant,
@@ -427,9 +453,22 @@ fn confirmed(
                 vec![forget],
             )
         }
+        // The order can no longer be paid: a new one is prepared on click.
+        OrderStatus::Expired => (
+            CheckoutState::Failed {
+                order: None,
+                failure: Failure {
+                    reason: FailureReason::Expired,
+                    customer_message: None,
+                    detail: format!("the backend reports the order {} as EXPIRED", status.payment_id),
+                },
+            },
+            vec![forget],
+        ),
         OrderStatus::Pending => match hint {
-            // The return URL said it failed and PortOne has no payment: the
-            // attempt failed (the hint only supplies the words).
+            // The page was told the attempt failed and PortOne confirms that
+            // nothing was paid: the attempt ended. The hint only picks which
+            // of the checkout's own sentences is shown; its text is not.
             Some(h) => {
                 let cancel = is_user_cancel(&h.code, h.pg_code.as_deref());
                 let failure = Failure {
@@ -438,14 +477,36 @@ fn confirmed(
                     } else {
                         FailureReason::Pg
                     },
-                    customer_message: h.pg_message.clone().or(h.message.clone()),
-                    detail: format!("redirect returned code {} and the backend has no payment", h.code),
+                    customer_message: None,
+                    detail: format!(
+                        "the attempt reported code {} and PortOne confirms nothing was paid",
+                        h.code
+                    ),
                 };
                 ended(order, failure, cancel)
             }
             None => unknown(order, checks),
         },
     }
+}
+
+/// What the SDK's failure says, as a hint for [`confirmed`] and the body of
+/// the `complete` call that asks the backend to confirm it.
+fn sdk_failure_hint(f: &crate::model::SdkFailure) -> (FailureHint, CompleteRequest) {
+    let hint = FailureHint {
+        code: f.code.as_str().to_string(),
+        message: Some(f.message.clone()).filter(|m| !m.trim().is_empty()),
+        pg_code: f.pg_code.clone(),
+        pg_message: f.pg_message.clone(),
+    };
+    let body = CompleteRequest {
+        tx_id: f.tx_id.clone(),
+        code: Some(hint.code.clone()),
+        message: hint.message.clone(),
+        pg_code: hint.pg_code.clone(),
+        pg_message: hint.pg_message.clone(),
+    };
+    (hint, body)
 }
 
 impl CheckoutState {
@@ -529,17 +590,19 @@ impl CheckoutState {
                     vec![effect],
                 )
             }
+            // A failure the window reported is a hint too: the backend
+            // confirms it with PortOne before the page shows it.
             (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Failed(f))) => {
-                let failure = Failure {
-                    reason: if f.is_user_cancel() {
-                        FailureReason::CancelledByCustomer
-                    } else {
-                        FailureReason::Pg
+                let (hint, body) = sdk_failure_hint(&f);
+                let effect = complete(&order, body);
+                (
+                    S::Verifying {
+                        order,
+                        hint: Some(hint),
+                        checks: 0,
                     },
-                    customer_message: Some(f.customer_message().to_string()).filter(|m| !m.trim().is_empty()),
-                    detail: format!("{}: {}", f.code, f.message),
-                };
-                ended(order, failure, f.is_user_cancel())
+                    vec![effect],
+                )
             }
             (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Redirected)) => (S::Redirecting { order }, vec![]),
             (
@@ -584,7 +647,7 @@ impl CheckoutState {
             (s, E::Returned { ret, saved }) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => {
                 let order = saved
                     .filter(|o| o.payment_id == ret.payment_id)
-                    .unwrap_or_else(|| OrderRef::bare(&ret.payment_id));
+                    .unwrap_or_else(|| OrderRef::bare(ret.payment_id.clone()));
                 let body = CompleteRequest {
                     tx_id: ret.tx_id.clone(),
                     code: ret.failure.as_ref().map(|f| f.code.clone()),
@@ -658,6 +721,10 @@ impl CheckoutState {
             (S::Unknown { order, checks }, E::AutoCheck { checks: c }) if c == checks => {
                 S::Unknown { order, checks }.on(E::CheckAgain)
             }
+            // A cancel in progress: ask again until PortOne confirms it.
+            (S::Cancelling { order, checks, .. }, E::AutoCheck { checks: c }) if c == checks => {
+                S::Unknown { order, checks }.on(E::CheckAgain)
+            }
 
             // A new cart drops an order that was not paid.
             (S::Failed { .. } | S::Cancelled { .. }, E::OrderChanged) => (S::Idle, vec![]),
@@ -674,9 +741,13 @@ mod tests {
     use crate::model::{PaymentCompleted, SdkFailure};
     use crate::protocol::PaymentFailure;
 
+    fn pid(s: &str) -> PaymentId {
+        PaymentId::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn prepared() -> PreparedPayment {
         PreparedPayment {
-            payment_id: "order-1".into(),
+            payment_id: pid("order-1"),
             order_name: "아메리카노 2잔".into(),
             total_amount: 9000,
             currency: "KRW".into(),
@@ -690,7 +761,7 @@ mod tests {
 
     fn status(s: OrderStatus) -> PaymentStatus {
         PaymentStatus {
-            payment_id: "order-1".into(),
+            payment_id: pid("order-1"),
             status: s,
             order_name: "아메리카노 2잔".into(),
             total_amount: 9000,
@@ -698,7 +769,26 @@ mod tests {
             paid_at: None,
             failure: None,
             message: None,
+            verified: true,
         }
+    }
+
+    fn unverified(s: OrderStatus) -> PaymentStatus {
+        PaymentStatus {
+            verified: false,
+            ..status(s)
+        }
+    }
+
+    /// The backend's answer for a payment PortOne reports FAILED.
+    fn failed_at_portone(pg_code: &str, message: &str) -> PaymentStatus {
+        let mut st = status(OrderStatus::Failed);
+        st.failure = Some(PaymentFailure {
+            code: None,
+            pg_code: Some(pg_code.into()),
+            message: message.into(),
+        });
+        st
     }
 
     fn awaiting() -> CheckoutState {
@@ -780,7 +870,7 @@ mod tests {
         assert_eq!(
             fx,
             vec![Effect::Complete {
-                payment_id: "order-1".into(),
+                payment_id: pid("order-1"),
                 body: CompleteRequest {
                     tx_id: Some("tx-1".into()),
                     ..Default::default()
@@ -790,10 +880,23 @@ mod tests {
     }
 
     #[test]
-    fn a_pg_failure_shows_the_pg_message_and_retry_reuses_the_order() {
+    fn a_failure_the_window_reports_is_confirmed_by_the_backend_before_it_shows() {
         let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
             "INSUFFICIENT_BALANCE",
         )))));
+        assert_eq!(s.name(), "verifying");
+        assert!(!s.can_pay());
+        assert!(
+            matches!(&fx[..], [Effect::Complete { payment_id, body }]
+                if *payment_id == "order-1" && body.code.as_deref() == Some("FAILURE_TYPE_PG")
+                    && body.tx_id.as_deref() == Some("tx-1")),
+            "{fx:?}"
+        );
+        // PortOne confirms the decline: the backend's text is shown.
+        let (s, fx) = s.on(Event::Confirmed(failed_at_portone(
+            "INSUFFICIENT_BALANCE",
+            "잔액이 부족합니다.",
+        )));
         let CheckoutState::Failed {
             order: Some(o),
             failure,
@@ -802,17 +905,30 @@ mod tests {
             panic!("expected Failed, got {s:?}");
         };
         assert_eq!(o.payment_id, "order-1");
-        assert_eq!(failure.reason, FailureReason::Pg);
         assert_eq!(failure.customer_message.as_deref(), Some("잔액이 부족합니다."));
         assert_eq!(
             fx,
             vec![Effect::Forget {
-                payment_id: "order-1".into()
+                payment_id: pid("order-1")
             }]
         );
+        // Retrying reuses the order.
         let (s, fx) = s.on(Event::Pay);
         assert_eq!(s, awaiting());
         assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+    }
+
+    #[test]
+    fn a_window_failure_the_backend_cannot_confirm_is_unknown_never_failed() {
+        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None))));
+        // PortOne unreachable: the backend answers from its records.
+        let (s, fx) = s.on(Event::Confirmed(unverified(OrderStatus::Pending)));
+        assert_eq!(s.name(), "unknown");
+        assert!(matches!(&fx[..], [Effect::ScheduleCheck { .. }]));
+        // Or the backend cannot be reached at all.
+        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None))));
+        let (s, _) = s.on(Event::CompleteFailed("offline".into()));
+        assert_eq!(s.on(Event::StatusFailed("offline".into())).0.name(), "unknown");
     }
 
     #[test]
@@ -820,6 +936,10 @@ mod tests {
         let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
             "PAY_PROCESS_CANCELED",
         )))));
+        let (s, _) = s.on(Event::Confirmed(failed_at_portone(
+            "PAY_PROCESS_CANCELED",
+            "사용자가 결제를 취소하였습니다.",
+        )));
         assert_eq!(s.name(), "cancelled");
         assert!(s.can_pay());
         let (s, fx) = s.on(Event::Pay);
@@ -863,7 +983,7 @@ mod tests {
         assert_eq!(
             fx,
             vec![Effect::Forget {
-                payment_id: "order-1".into()
+                payment_id: pid("order-1")
             }]
         );
         let (s, _) = verifying().on(Event::Confirmed(status(OrderStatus::VirtualAccountIssued)));
@@ -901,7 +1021,7 @@ mod tests {
         assert_eq!(
             fx,
             vec![Effect::FetchStatus {
-                payment_id: "order-1".into()
+                payment_id: pid("order-1")
             }]
         );
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
@@ -978,7 +1098,7 @@ mod tests {
         let (s, fx) = CheckoutState::Idle.on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!((s, fx), (CheckoutState::Idle, vec![]));
         let mut other = status(OrderStatus::Paid);
-        other.payment_id = "someone-else".into();
+        other.payment_id = pid("someone-else");
         let (s, _) = verifying().on(Event::Confirmed(other));
         assert_eq!(s, verifying());
         let paid = verifying().on(Event::Confirmed(status(OrderStatus::Paid))).0;
@@ -1002,7 +1122,7 @@ mod tests {
         assert_eq!(
             fx,
             vec![Effect::Complete {
-                payment_id: "order-1".into(),
+                payment_id: pid("order-1"),
                 body: CompleteRequest {
                     tx_id: Some("tx-9".into()),
                     ..Default::default()
@@ -1017,18 +1137,18 @@ mod tests {
             ret: ret("paymentId=order-1&txId=tx-9"),
             saved: None,
         });
-        assert_eq!(s.order(), Some(&OrderRef::bare("order-1")));
+        assert_eq!(s.order(), Some(&OrderRef::bare(pid("order-1"))));
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!(s.order().and_then(|o| o.total_amount), Some(9000));
         assert_eq!(s.name(), "paid");
         // Saved state of another order is not mixed in.
         let mut other = order();
-        other.payment_id = "order-2".into();
+        other.payment_id = pid("order-2");
         let (s, _) = CheckoutState::Idle.on(Event::Returned {
             ret: ret("paymentId=order-1"),
             saved: Some(other),
         });
-        assert_eq!(s.order(), Some(&OrderRef::bare("order-1")));
+        assert_eq!(s.order(), Some(&OrderRef::bare(pid("order-1"))));
     }
 
     #[test]
@@ -1043,14 +1163,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_query_with_no_payment_at_portone_is_failed_with_its_text() {
+    fn a_failure_query_with_nothing_paid_at_portone_ends_without_the_query_text() {
         let (s, _) = CheckoutState::Idle.on(Event::Returned {
             ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=X&pgMessage=%EA%B1%B0%EC%A0%88"),
             saved: None,
         });
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Pending)));
         assert_eq!(s.name(), "failed");
-        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), Some("거절"));
+        // The URL's words never reach the page: only the checkout's own.
+        assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), None);
         let (s, _) = CheckoutState::Idle.on(Event::Returned {
             ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=PAY_PROCESS_CANCELED"),
             saved: None,
@@ -1059,6 +1180,73 @@ mod tests {
             s.on(Event::Confirmed(status(OrderStatus::Pending))).0.name(),
             "cancelled"
         );
+    }
+
+    #[test]
+    fn a_failure_query_while_portone_is_unreadable_is_unknown_never_failed() {
+        // The payment is PAID at PortOne; the link says it failed; the
+        // backend cannot reach PortOne and answers its stale record.
+        let (s, _) = CheckoutState::Idle.on(Event::Returned {
+            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgMessage=%EC%8B%A4%ED%8C%A8"),
+            saved: None,
+        });
+        let mut history = vec![s.name()];
+        let (s, fx) = s.on(Event::Confirmed(unverified(OrderStatus::Pending)));
+        history.push(s.name());
+        assert!(matches!(&fx[..], [Effect::ScheduleCheck { .. }]));
+        let (s, _) = s.on(Event::Confirmed(unverified(OrderStatus::Failed)));
+        history.push(s.name());
+        // A stale FAILED record is not shown either.
+        let (s, _) = CheckoutState::Unknown {
+            order: order(),
+            checks: 1,
+        }
+        .on(Event::CheckAgain);
+        let (s, _) = s.on(Event::Confirmed(unverified(OrderStatus::Failed)));
+        history.push(s.name());
+        // PortOne is back: the truth is PAID.
+        let (s, _) = s.on(Event::AutoCheck { checks: 2 });
+        let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
+        history.push(s.name());
+        assert!(
+            !history.contains(&"failed") && !history.contains(&"cancelled"),
+            "{history:?}"
+        );
+        assert_eq!(s.name(), "paid");
+    }
+
+    #[test]
+    fn a_cancel_in_progress_is_its_own_state_and_is_checked_until_portone_confirms() {
+        let mut st = status(OrderStatus::Cancelling);
+        st.message = Some("재고가 없어 결제를 취소합니다".into());
+        let (s, fx) = verifying().on(Event::Confirmed(st.clone()));
+        assert_eq!(s.name(), "cancelling");
+        assert!(!s.can_pay() && s.failure().is_none());
+        assert!(matches!(&fx[..], [Effect::ScheduleCheck { checks: 1, .. }]), "{fx:?}");
+        // The re-check asks the backend again; still cancelling.
+        let (s, fx) = s.on(Event::AutoCheck { checks: 1 });
+        assert!(matches!(&fx[..], [Effect::Complete { .. }]));
+        let (s, _) = s.on(Event::Confirmed(st));
+        assert_eq!(s.name(), "cancelling");
+        // PortOne confirms: cancelled, with the backend's reason.
+        let (s, _) = s.on(Event::AutoCheck { checks: 2 });
+        let mut done = status(OrderStatus::Cancelled);
+        done.message = Some("재고가 없어 결제를 취소했습니다".into());
+        let (s, _) = s.on(Event::Confirmed(done));
+        assert_eq!(s.name(), "cancelled");
+        assert_eq!(
+            s.failure().and_then(|f| f.customer_message.as_deref()),
+            Some("재고가 없어 결제를 취소했습니다")
+        );
+    }
+
+    #[test]
+    fn an_expired_order_asks_for_a_new_one() {
+        let (s, fx) = verifying().on(Event::Confirmed(unverified(OrderStatus::Expired)));
+        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Expired));
+        assert_eq!(s.order(), None);
+        assert!(matches!(&fx[..], [Effect::Forget { .. }]));
+        assert_eq!(s.on(Event::Pay).1, vec![Effect::Prepare]);
     }
 
     #[test]
@@ -1088,7 +1276,9 @@ mod tests {
 
     #[test]
     fn a_new_cart_drops_an_unpaid_order() {
-        let failed = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None)))).0;
+        let verifying_failure = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None)))).0;
+        let failed = verifying_failure.on(Event::Confirmed(failed_at_portone("X", "거절"))).0;
+        assert_eq!(failed.name(), "failed");
         assert_eq!(failed.on(Event::OrderChanged).0, CheckoutState::Idle);
         assert_eq!(verifying().on(Event::OrderChanged).0, verifying());
     }
@@ -1096,7 +1286,7 @@ mod tests {
     #[test]
     fn a_bare_order_cannot_be_retried_without_preparing_again() {
         let s = CheckoutState::Failed {
-            order: Some(OrderRef::bare("order-1")),
+            order: Some(OrderRef::bare(pid("order-1"))),
             failure: Failure {
                 reason: FailureReason::Refused,
                 customer_message: None,
@@ -1202,6 +1392,11 @@ mod tests {
                 order: order(),
                 checks: 0,
             },
+            CheckoutState::Cancelling {
+                order: order(),
+                message: None,
+                checks: 0,
+            },
         ]
         .iter()
         .map(CheckoutState::name)
@@ -1214,7 +1409,8 @@ mod tests {
                 "awaiting-payment",
                 "redirecting",
                 "verifying",
-                "unknown"
+                "unknown",
+                "cancelling"
             ]
         );
     }

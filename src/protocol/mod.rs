@@ -25,6 +25,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod ids;
+
+pub use ids::{check_id, encode_path_segment, IdError, IssueId, PaymentId, SubscriptionId, MAX_ID_LEN};
+
 /// `GET`: the public client configuration ([`ClientConfig`]).
 pub const CONFIG_PATH: &str = "/api/config";
 /// `GET`: the product catalogue (`Vec<Product>`).
@@ -43,27 +47,47 @@ pub const SUBSCRIPTIONS_PATH: &str = "/api/subscriptions";
 /// `POST`: PortOne's webhook endpoint (signed with Standard Webhooks).
 pub const WEBHOOK_PATH: &str = "/api/webhooks/portone";
 
-/// `POST /api/payments/{paymentId}/complete` for `payment_id`.
-///
-/// The id is inserted as is: backends only hand out ids made of
-/// URL-safe characters (`[A-Za-z0-9_-]`).
-pub fn complete_path(payment_id: &str) -> String {
-    format!("{PAYMENTS_PATH}/{payment_id}/complete")
+/// Route templates (axum syntax) of the per-id routes, for servers: the
+/// same table the path builders below follow.
+pub mod routes {
+    /// `GET`: [`super::payment_path`].
+    pub const PAYMENT: &str = "/api/payments/{payment_id}";
+    /// `POST`: [`super::complete_path`].
+    pub const COMPLETE: &str = "/api/payments/{payment_id}/complete";
+    /// `GET`: [`super::subscription_path`].
+    pub const SUBSCRIPTION: &str = "/api/subscriptions/{subscription_id}";
+    /// `POST`: [`super::subscription_charge_path`].
+    pub const SUBSCRIPTION_CHARGE: &str = "/api/subscriptions/{subscription_id}/charge";
+}
+
+/// Header carrying the client's idempotency key on
+/// `POST /api/subscriptions/{id}/charge`: a retry with the same key returns
+/// the first charge's result instead of charging again.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// `POST /api/payments/{paymentId}/complete` for `payment_id` (the segment
+/// is percent-encoded, though a [`PaymentId`] only holds URL-safe
+/// characters).
+pub fn complete_path(payment_id: &PaymentId) -> String {
+    format!("{PAYMENTS_PATH}/{}/complete", encode_path_segment(payment_id.as_str()))
 }
 
 /// `GET /api/payments/{paymentId}` for `payment_id`.
-pub fn payment_path(payment_id: &str) -> String {
-    format!("{PAYMENTS_PATH}/{payment_id}")
+pub fn payment_path(payment_id: &PaymentId) -> String {
+    format!("{PAYMENTS_PATH}/{}", encode_path_segment(payment_id.as_str()))
 }
 
 /// `GET /api/subscriptions/{id}` for `subscription_id`.
-pub fn subscription_path(subscription_id: &str) -> String {
-    format!("{SUBSCRIPTIONS_PATH}/{subscription_id}")
+pub fn subscription_path(subscription_id: &SubscriptionId) -> String {
+    format!("{SUBSCRIPTIONS_PATH}/{}", encode_path_segment(subscription_id.as_str()))
 }
 
 /// `POST /api/subscriptions/{id}/charge` for `subscription_id`.
-pub fn subscription_charge_path(subscription_id: &str) -> String {
-    format!("{SUBSCRIPTIONS_PATH}/{subscription_id}/charge")
+pub fn subscription_charge_path(subscription_id: &SubscriptionId) -> String {
+    format!(
+        "{SUBSCRIPTIONS_PATH}/{}/charge",
+        encode_path_segment(subscription_id.as_str())
+    )
 }
 
 /// One catalogue entry, as listed by `GET /api/products`.
@@ -149,7 +173,7 @@ pub struct PreparedCustomer {
 #[serde(rename_all = "camelCase")]
 pub struct PreparedPayment {
     /// The order's PortOne payment id (URL-safe, unique per order).
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     /// Order name shown in the payment window.
     pub order_name: String,
     /// Server-computed total in the minor unit.
@@ -185,8 +209,13 @@ pub struct CompleteRequest {
 }
 
 /// The server's view of an order, serialized `SCREAMING_SNAKE_CASE`.
+///
+/// Only [`OrderStatus::Paid`], [`OrderStatus::Cancelled`] and
+/// [`OrderStatus::Expired`] are final. A non-final status is a customer
+/// fact only when [`PaymentStatus::verified`] is `true`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum OrderStatus {
     /// Not paid yet (PortOne `READY` / `PAY_PENDING`, or never attempted).
     /// The same `paymentId` may be attempted again.
@@ -199,18 +228,25 @@ pub enum OrderStatus {
     /// The last attempt failed; `failure` says why. The order may be retried
     /// with the same `paymentId`.
     Failed,
-    /// Cancelled: by the user/PG, or by the server because the paid amount
-    /// did not match the order (suspected tampering) or the order could not
-    /// be fulfilled after payment (net cancel). `message` gives the reason.
-    /// Final.
+    /// The server decided to cancel a paid payment (suspected tampering, or
+    /// the order could not be fulfilled: net cancel) and PortOne has not
+    /// confirmed the cancel yet. Not final: the backend retries until PortOne
+    /// confirms, and the page keeps checking. `message` gives the reason.
+    Cancelling,
+    /// Cancelled, as PortOne confirms: by the user/PG, or by the server (see
+    /// [`OrderStatus::Cancelling`]). `message` gives the reason. Final.
     Cancelled,
+    /// The order was never paid and is no longer payable (the backend's
+    /// pending-order lifetime ran out). Prepare a new order. Final.
+    Expired,
 }
 
 impl OrderStatus {
     /// `true` for states that no later sync changes
-    /// ([`OrderStatus::Paid`], [`OrderStatus::Cancelled`]).
+    /// ([`OrderStatus::Paid`], [`OrderStatus::Cancelled`],
+    /// [`OrderStatus::Expired`]).
     pub fn is_final(self) -> bool {
-        matches!(self, OrderStatus::Paid | OrderStatus::Cancelled)
+        matches!(self, OrderStatus::Paid | OrderStatus::Cancelled | OrderStatus::Expired)
     }
 
     /// The wire name (`"PAID"`, ...), as stored by the reference server.
@@ -220,20 +256,26 @@ impl OrderStatus {
             OrderStatus::Paid => "PAID",
             OrderStatus::VirtualAccountIssued => "VIRTUAL_ACCOUNT_ISSUED",
             OrderStatus::Failed => "FAILED",
+            OrderStatus::Cancelling => "CANCELLING",
             OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::Expired => "EXPIRED",
         }
     }
 
+    /// Every status, in declaration order.
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::VirtualAccountIssued,
+        OrderStatus::Failed,
+        OrderStatus::Cancelling,
+        OrderStatus::Cancelled,
+        OrderStatus::Expired,
+    ];
+
     /// Parses a wire name produced by [`OrderStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "PENDING" => OrderStatus::Pending,
-            "PAID" => OrderStatus::Paid,
-            "VIRTUAL_ACCOUNT_ISSUED" => OrderStatus::VirtualAccountIssued,
-            "FAILED" => OrderStatus::Failed,
-            "CANCELLED" => OrderStatus::Cancelled,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 
@@ -258,7 +300,7 @@ pub struct PaymentFailure {
 #[serde(rename_all = "camelCase")]
 pub struct PaymentStatus {
     /// The order's payment id.
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     /// Current state.
     pub status: OrderStatus,
     /// Order name.
@@ -277,6 +319,14 @@ pub struct PaymentStatus {
     /// [`OrderStatus::Cancelled`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Whether `status` is confirmed by PortOne: the backend read the
+    /// payment from PortOne while answering this request, or the status is
+    /// final (recorded after such a read). `false` means the backend could
+    /// not reach PortOne and answers from its records: a non-final status is
+    /// then only the last known one, and the checkout shows "checking",
+    /// never "failed". Missing means `false`.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// Body of every 4xx/5xx response.
@@ -329,7 +379,7 @@ pub struct PrepareBillingKeyRequest {}
 #[serde(rename_all = "camelCase")]
 pub struct BillingKeyPrepared {
     /// Issue id to pass as `issueId`.
-    pub issue_id: String,
+    pub issue_id: IssueId,
     /// Issue name to pass as `issueName`.
     pub issue_name: String,
     /// The signed-in customer (`customer_id` always set).
@@ -345,7 +395,7 @@ pub struct RegisterBillingKeyRequest {
     pub billing_key: String,
     /// The `issueId` from [`BillingKeyPrepared`], when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issue_id: Option<String>,
+    pub issue_id: Option<IssueId>,
 }
 
 /// A stored billing key (one subscription per key): the response of
@@ -354,7 +404,7 @@ pub struct RegisterBillingKeyRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// Subscription id (URL-safe).
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     /// The billing key.
     pub billing_key: String,
     /// `"ACTIVE"` or `"DELETED"` (a deleted key cannot be charged).
@@ -369,7 +419,7 @@ pub struct Subscription {
 #[serde(rename_all = "camelCase")]
 pub struct ChargeResult {
     /// Payment id of this charge.
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     /// Its state after verification.
     pub status: OrderStatus,
     /// Amount charged.
@@ -411,7 +461,7 @@ mod tests {
     #[test]
     fn prepared_payment_round_trips_with_customer() {
         let prepared = PreparedPayment {
-            payment_id: "order-1".into(),
+            payment_id: PaymentId::parse("order-1").expect("id"),
             order_name: "아메리카노 외 1건".into(),
             total_amount: 9500,
             currency: "KRW".into(),
@@ -436,13 +486,7 @@ mod tests {
 
     #[test]
     fn order_status_is_screaming_snake_case_and_matches_as_str() {
-        for status in [
-            OrderStatus::Pending,
-            OrderStatus::Paid,
-            OrderStatus::VirtualAccountIssued,
-            OrderStatus::Failed,
-            OrderStatus::Cancelled,
-        ] {
+        for status in OrderStatus::ALL {
             let v = serde_json::to_value(status).expect("serialize");
             assert_eq!(v, json!(status.as_str()));
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
@@ -453,13 +497,15 @@ mod tests {
         );
         assert_eq!(OrderStatus::parse("paid"), None);
         assert!(OrderStatus::Paid.is_final());
+        assert!(OrderStatus::Expired.is_final());
         assert!(!OrderStatus::Failed.is_final());
+        assert!(!OrderStatus::Cancelling.is_final());
     }
 
     #[test]
     fn payment_status_with_failure_round_trips() {
         let status = PaymentStatus {
-            payment_id: "order-2".into(),
+            payment_id: PaymentId::parse("order-2").expect("id"),
             status: OrderStatus::Failed,
             order_name: "카페라떼".into(),
             total_amount: 5000,
@@ -471,6 +517,7 @@ mod tests {
                 message: "declined".into(),
             }),
             message: None,
+            verified: true,
         };
         round_trip(
             &status,
@@ -480,9 +527,22 @@ mod tests {
                 "orderName": "카페라떼",
                 "totalAmount": 5000,
                 "currency": "KRW",
-                "failure": {"code": "PG_PROVIDER", "message": "declined"}
+                "failure": {"code": "PG_PROVIDER", "message": "declined"},
+                "verified": true
             }),
         );
+        // An answer without `verified` is unverified.
+        let old: PaymentStatus = serde_json::from_value(json!({
+            "paymentId": "order-2", "status": "PENDING", "orderName": "x", "totalAmount": 1, "currency": "KRW"
+        }))
+        .expect("deserialize");
+        assert!(!old.verified);
+        // An answer whose id breaks the rule is refused, naming the field.
+        let bad = serde_json::from_value::<PaymentStatus>(json!({
+            "paymentId": "../x", "status": "PAID", "orderName": "x", "totalAmount": 1, "currency": "KRW"
+        }))
+        .expect_err("invalid id");
+        assert!(bad.to_string().contains("paymentId"), "{bad}");
     }
 
     #[test]
@@ -538,7 +598,7 @@ mod tests {
         );
         round_trip(
             &Subscription {
-                subscription_id: "sub-1".into(),
+                subscription_id: SubscriptionId::parse("sub-1").expect("id"),
                 billing_key: "bk-1".into(),
                 status: "ACTIVE".into(),
                 customer_id: "demo-customer-1".into(),
@@ -548,7 +608,7 @@ mod tests {
         );
         round_trip(
             &ChargeResult {
-                payment_id: "charge-1".into(),
+                payment_id: PaymentId::parse("charge-1").expect("id"),
                 status: OrderStatus::Paid,
                 total_amount: 9900,
                 currency: "KRW".into(),
@@ -559,7 +619,7 @@ mod tests {
         );
         round_trip(
             &BillingKeyPrepared {
-                issue_id: "issue-1".into(),
+                issue_id: IssueId::parse("issue-1").expect("id"),
                 issue_name: "정기결제".into(),
                 customer: PreparedCustomer {
                     customer_id: Some("demo-customer-1".into()),
@@ -573,9 +633,23 @@ mod tests {
 
     #[test]
     fn path_helpers_build_the_documented_routes() {
-        assert_eq!(complete_path("p1"), "/api/payments/p1/complete");
-        assert_eq!(payment_path("p1"), "/api/payments/p1");
-        assert_eq!(subscription_path("s1"), "/api/subscriptions/s1");
-        assert_eq!(subscription_charge_path("s1"), "/api/subscriptions/s1/charge");
+        let p = PaymentId::parse("p1").expect("id");
+        let s = SubscriptionId::parse("s1").expect("id");
+        assert_eq!(complete_path(&p), "/api/payments/p1/complete");
+        assert_eq!(payment_path(&p), "/api/payments/p1");
+        assert_eq!(subscription_path(&s), "/api/subscriptions/s1");
+        assert_eq!(subscription_charge_path(&s), "/api/subscriptions/s1/charge");
+        // The route templates servers mount are the same paths.
+        for (template, built) in [
+            (routes::PAYMENT, payment_path(&p)),
+            (routes::COMPLETE, complete_path(&p)),
+            (routes::SUBSCRIPTION, subscription_path(&s)),
+            (routes::SUBSCRIPTION_CHARGE, subscription_charge_path(&s)),
+        ] {
+            let filled = template
+                .replace("{payment_id}", "p1")
+                .replace("{subscription_id}", "s1");
+            assert_eq!(filled, built);
+        }
     }
 }
