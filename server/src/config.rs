@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The real PortOne REST API base URL. Any other base means sandbox mode.
+/// The real PortOne REST API base URL (the default in live mode; refused in
+/// sandbox mode).
 pub const LIVE_API_BASE: &str = "https://api.portone.io";
 /// The browser SDK on PortOne's CDN (live mode).
 pub const LIVE_SDK_URL: &str = "https://cdn.portone.io/v2/browser-sdk.js";
@@ -23,13 +24,18 @@ pub const DEFAULT_SANDBOX_WEBHOOK_SECRET: &str = "whsec_cG9ydG9uZS1zYW5kYm94LXdl
 pub const DEFAULT_SANDBOX_STORE_ID: &str = "store-sandbox";
 /// The sandbox's default TossPay channel key.
 pub const DEFAULT_SANDBOX_CHANNEL_KEY: &str = "channel-key-sandbox-tosspay";
+/// The sandbox's card channel key (cards, transfers, virtual accounts).
+pub const DEFAULT_SANDBOX_CARD_CHANNEL_KEY: &str = "channel-key-sandbox-card";
 
-/// Whether the server talks to the real PortOne or to a sandbox.
+/// Whether the server takes real money: an explicit setting, never inferred
+/// from the API base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Any API base other than [`LIVE_API_BASE`].
+    /// Against a sandbox (never [`LIVE_API_BASE`]); the sandbox's public
+    /// default secrets are allowed.
     Sandbox,
-    /// [`LIVE_API_BASE`]: payments must come from a `LIVE` channel.
+    /// Against the real PortOne: real secrets are required at start, and
+    /// payments must come from a `LIVE` channel.
     Live,
 }
 
@@ -41,6 +47,42 @@ impl Mode {
             Mode::Live => "live",
         }
     }
+
+    /// Parses `"sandbox"` or `"live"`.
+    pub fn parse(s: &str) -> Result<Mode, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sandbox" => Ok(Mode::Sandbox),
+            "live" => Ok(Mode::Live),
+            _ => Err(ConfigError::Mode(s.to_owned())),
+        }
+    }
+}
+
+/// A configuration the server refuses to start with. Each message says
+/// what to set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `CHECKOUT_MODE` is neither `sandbox` nor `live`.
+    #[error("CHECKOUT_MODE must be `sandbox` or `live`, got {0:?}")]
+    Mode(String),
+    /// Live mode without a real API secret.
+    #[error(
+        "live mode needs PORTONE_API_SECRET (your PortOne V2 API secret); it is missing or is the sandbox's public one"
+    )]
+    LiveApiSecret,
+    /// Live mode without a real webhook secret.
+    #[error(
+        "live mode needs PORTONE_WEBHOOK_SECRET (whsec_..., from PortOne's console); it is missing or is the sandbox's public one"
+    )]
+    LiveWebhookSecret,
+    /// Live mode against a non-https API.
+    #[error("live mode needs an https:// PORTONE_API_BASE, got {0:?}")]
+    LiveApiBase(String),
+    /// Sandbox mode pointed at the real PortOne.
+    #[error(
+        "sandbox mode must not talk to the real PortOne API ({LIVE_API_BASE}): set CHECKOUT_MODE=live with real secrets, or point PORTONE_API_BASE at a sandbox"
+    )]
+    SandboxAgainstLive,
 }
 
 /// Timeouts and retry policy for PortOne calls.
@@ -70,6 +112,8 @@ impl Default for RetryPolicy {
 /// How to reach PortOne (or the sandbox).
 #[derive(Clone)]
 pub struct PortOneConfig {
+    /// Sandbox or live (explicit).
+    pub mode: Mode,
     /// REST API base, without trailing slash.
     pub api_base: String,
     /// API secret (`Authorization: PortOne <secret>`). Never logged.
@@ -80,6 +124,10 @@ pub struct PortOneConfig {
     pub store_id: String,
     /// Channel key used for payments and billing keys (public).
     pub channel_key: String,
+    /// Other channels of the store whose payments the shop accepts (e.g. a
+    /// card channel for virtual accounts). A paid payment through any other
+    /// channel is cancelled as suspected tampering.
+    pub other_channel_keys: Vec<String>,
     /// PG of that channel, e.g. `tosspay_v2`.
     pub channel_pg: String,
     /// Retry policy for every call.
@@ -90,29 +138,83 @@ impl PortOneConfig {
     /// Sandbox defaults with the given API base.
     pub fn sandbox(api_base: impl Into<String>) -> Self {
         PortOneConfig {
+            mode: Mode::Sandbox,
             api_base: api_base.into(),
             api_secret: DEFAULT_SANDBOX_API_SECRET.to_owned(),
             webhook_secrets: vec![DEFAULT_SANDBOX_WEBHOOK_SECRET.to_owned()],
             store_id: DEFAULT_SANDBOX_STORE_ID.to_owned(),
             channel_key: DEFAULT_SANDBOX_CHANNEL_KEY.to_owned(),
+            other_channel_keys: vec![DEFAULT_SANDBOX_CARD_CHANNEL_KEY.to_owned()],
             channel_pg: "tosspay_v2".to_owned(),
             retry: RetryPolicy::default(),
         }
     }
 
-    /// [`Mode::Live`] when the base is the real PortOne API.
-    pub fn mode(&self) -> Mode {
-        if self.api_base.trim_end_matches('/') == LIVE_API_BASE {
-            Mode::Live
-        } else {
-            Mode::Sandbox
+    /// Live settings: the real API and the merchant's own secrets and ids.
+    pub fn live(
+        api_secret: impl Into<String>,
+        webhook_secrets: Vec<String>,
+        store_id: impl Into<String>,
+        channel_key: impl Into<String>,
+    ) -> Self {
+        PortOneConfig {
+            mode: Mode::Live,
+            api_base: LIVE_API_BASE.to_owned(),
+            api_secret: api_secret.into(),
+            webhook_secrets,
+            store_id: store_id.into(),
+            channel_key: channel_key.into(),
+            other_channel_keys: Vec::new(),
+            channel_pg: "tosspay_v2".to_owned(),
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether payments through `channel_key` are accepted.
+    pub fn accepts_channel(&self, channel_key: &str) -> bool {
+        self.channel_key == channel_key || self.other_channel_keys.iter().any(|k| k == channel_key)
+    }
+
+    /// Checks the mode's rules: live mode has real secrets and an https API;
+    /// sandbox mode never points at the real API.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let base = self.api_base.trim_end_matches('/');
+        match self.mode {
+            Mode::Live => {
+                if self.api_secret.trim().is_empty() || self.api_secret == DEFAULT_SANDBOX_API_SECRET {
+                    return Err(ConfigError::LiveApiSecret);
+                }
+                if self.webhook_secrets.is_empty()
+                    || self
+                        .webhook_secrets
+                        .iter()
+                        .any(|s| s.trim().is_empty() || s == DEFAULT_SANDBOX_WEBHOOK_SECRET)
+                {
+                    return Err(ConfigError::LiveWebhookSecret);
+                }
+                if !base.starts_with("https://") {
+                    return Err(ConfigError::LiveApiBase(self.api_base.clone()));
+                }
+            }
+            Mode::Sandbox => {
+                if base.eq_ignore_ascii_case(LIVE_API_BASE) {
+                    return Err(ConfigError::SandboxAgainstLive);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for PortOneConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PortOneConfig")
+            .field("mode", &self.mode)
             .field("api_base", &self.api_base)
             .field("api_secret", &"<redacted>")
             .field(
@@ -121,9 +223,68 @@ impl fmt::Debug for PortOneConfig {
             )
             .field("store_id", &self.store_id)
             .field("channel_key", &self.channel_key)
+            .field("other_channel_keys", &self.other_channel_keys)
             .field("channel_pg", &self.channel_pg)
             .field("retry", &self.retry)
             .finish()
+    }
+}
+
+/// The reconciler's settings (see [`crate::reconcile`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileConfig {
+    /// Whether the periodic sweep runs (it always can be run by hand with
+    /// [`crate::reconcile::run_once`]). Default: on.
+    pub enabled: bool,
+    /// Time between sweeps, and the least time since an order's last sync
+    /// before the sweep reads it again (`CHECKOUT_RECONCILE_SECS`). Default:
+    /// 60 s.
+    pub interval: Duration,
+    /// How long an order that was never paid stays payable before it
+    /// expires and is no longer read at PortOne (`CHECKOUT_PENDING_TTL_SECS`).
+    /// Default: 24 h.
+    pub pending_ttl: Duration,
+    /// Orders synced at once. Default: 4.
+    pub concurrency: usize,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        ReconcileConfig {
+            enabled: true,
+            interval: Duration::from_secs(60),
+            pending_ttl: Duration::from_secs(24 * 60 * 60),
+            concurrency: 4,
+        }
+    }
+}
+
+/// Per-client rate limit and request limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests a client may burst on the rate-limited routes (prepare,
+    /// complete, charge). `0` turns the limit off. Default: 30.
+    pub rate_burst: u32,
+    /// One request's worth of allowance comes back every this long.
+    /// Default: 1 s (60 a minute once the burst is spent).
+    pub rate_refill: Duration,
+    /// Use `X-Forwarded-For` / `Forwarded` to tell clients apart (only
+    /// behind a proxy that sets them; otherwise clients can forge them).
+    /// Default: off (the peer address).
+    pub trust_forwarded_for: bool,
+    /// The longest a request may take before it is answered 408.
+    /// Default: 60 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rate_burst: 30,
+            rate_refill: Duration::from_secs(1),
+            trust_forwarded_for: false,
+            request_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -144,6 +305,10 @@ pub struct Config {
     pub sandbox_public_url: Option<String>,
     /// Extra origins allowed by CORS on `/api` (loopback origins always are).
     pub cors_origins: Vec<String>,
+    /// The reconciler.
+    pub reconcile: ReconcileConfig,
+    /// Rate limit and timeouts.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -157,6 +322,8 @@ impl Config {
             portone: PortOneConfig::sandbox(DEFAULT_SANDBOX_BASE),
             sandbox_public_url: None,
             cors_origins: Vec::new(),
+            reconcile: ReconcileConfig::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -188,14 +355,50 @@ mod tests {
     }
 
     #[test]
-    fn mode_is_live_only_for_the_real_api_and_picks_the_sdk_url() {
+    fn the_mode_is_explicit_and_picks_the_sdk_url() {
         let mut config = Config::sandbox_default();
         assert_eq!(config.portone.mode(), Mode::Sandbox);
         assert_eq!(config.sdk_url(), "http://127.0.0.1:8787/v2/browser-sdk.js");
         config.sandbox_public_url = Some("http://localhost:9000/".into());
         assert_eq!(config.sdk_url(), "http://localhost:9000/v2/browser-sdk.js");
+        // An API base alone never switches to live.
         config.portone.api_base = "https://api.portone.io/".into();
+        assert_eq!(config.portone.mode(), Mode::Sandbox);
+        config.portone = PortOneConfig::live("real-secret", vec!["whsec_AAAA".into()], "store-1", "ck");
         assert_eq!(config.portone.mode(), Mode::Live);
         assert_eq!(config.sdk_url(), LIVE_SDK_URL);
+        assert_eq!(Mode::parse(" Live "), Ok(Mode::Live));
+        assert!(Mode::parse("production").is_err());
+    }
+
+    #[test]
+    fn live_mode_refuses_missing_or_sandbox_secrets() {
+        let live = |secret: &str, hooks: Vec<&str>| {
+            PortOneConfig::live(secret, hooks.into_iter().map(str::to_owned).collect(), "store-1", "ck").validate()
+        };
+        assert_eq!(live("real", vec!["whsec_AAAA"]), Ok(()));
+        assert_eq!(live("", vec!["whsec_AAAA"]), Err(ConfigError::LiveApiSecret));
+        assert_eq!(
+            live(DEFAULT_SANDBOX_API_SECRET, vec!["whsec_AAAA"]),
+            Err(ConfigError::LiveApiSecret)
+        );
+        assert_eq!(live("real", vec![]), Err(ConfigError::LiveWebhookSecret));
+        assert_eq!(
+            live("real", vec!["whsec_AAAA", DEFAULT_SANDBOX_WEBHOOK_SECRET]),
+            Err(ConfigError::LiveWebhookSecret)
+        );
+        let mut plain = PortOneConfig::live("real", vec!["whsec_AAAA".into()], "s", "c");
+        plain.api_base = "http://api.portone.io".into();
+        assert!(matches!(plain.validate(), Err(ConfigError::LiveApiBase(_))));
+        // The messages say what to set.
+        assert!(ConfigError::LiveApiSecret.to_string().contains("PORTONE_API_SECRET"));
+    }
+
+    #[test]
+    fn sandbox_mode_refuses_the_real_api() {
+        let mut config = PortOneConfig::sandbox("https://api.portone.io/");
+        assert_eq!(config.validate(), Err(ConfigError::SandboxAgainstLive));
+        config.api_base = DEFAULT_SANDBOX_BASE.into();
+        assert_eq!(config.validate(), Ok(()));
     }
 }

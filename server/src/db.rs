@@ -11,14 +11,23 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use portone_checkout::protocol::{OrderStatus, PaymentFailure, PaymentStatus, Product};
+use portone_checkout::protocol::{OrderStatus, PaymentFailure, PaymentId, PaymentStatus, Product};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-/// Internal status: the server decided to cancel a paid payment (tampering
-/// or net cancel) and the cancel call has not been confirmed yet. Reported
-/// to browsers as [`OrderStatus::Cancelled`].
+/// The server decided to cancel a paid payment (tampering or net cancel)
+/// and PortOne has not confirmed the cancel yet ([`OrderStatus::Cancelling`]).
 pub const STATUS_CANCELLING: &str = "CANCELLING";
+/// Statuses no sync changes any more (except a late payment of an expired
+/// order, which is still fulfilled or cancelled).
+pub const FINAL: &[&str] = &["PAID", "CANCELLED", "EXPIRED"];
+/// Statuses a verified, paid payment may claim for fulfilment.
+pub const PAYABLE: &[&str] = &["PENDING", "FAILED", "VIRTUAL_ACCOUNT_ISSUED", "EXPIRED"];
+/// A scheduled charge whose order is written but whose schedule call has
+/// not been confirmed by PortOne yet.
+pub const TO_SCHEDULE: &str = "TO_SCHEDULE";
+/// A scheduled charge PortOne confirmed.
+pub const SCHEDULED: &str = "SCHEDULED";
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE products (
@@ -82,6 +91,24 @@ CREATE TABLE subscriptions (
 );
 "#;
 
+/// Version 2: sync bookkeeping for the reconciler, scheduled charges that
+/// are written before PortOne is asked, charge idempotency keys.
+const SCHEMA_V2: &str = r#"
+ALTER TABLE orders ADD COLUMN synced_at INTEGER;
+ALTER TABLE orders ADD COLUMN due_at INTEGER;
+ALTER TABLE orders ADD COLUMN schedule_state TEXT;
+CREATE UNIQUE INDEX orders_one_pending_scheduled_charge
+    ON orders (subscription_id) WHERE schedule_state IS NOT NULL AND status = 'PENDING';
+CREATE INDEX orders_open ON orders (status) WHERE status NOT IN ('PAID', 'CANCELLED', 'EXPIRED');
+CREATE TABLE charge_requests (
+    subscription_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    payment_id TEXT NOT NULL REFERENCES orders(payment_id),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (subscription_id, idempotency_key)
+);
+"#;
+
 /// The seed catalogue: `(id, name, price, stock)` in KRW. `beans-1kg` has a
 /// stock of one, so a second order of it is paid but cannot be fulfilled
 /// (the net-cancel path).
@@ -95,6 +122,11 @@ pub const SEED_PRODUCTS: &[(&str, &str, i64, i64)] = &[
 /// Current time as RFC 3339 (UTC, seconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Current time in unix seconds.
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 /// A stored order.
@@ -131,16 +163,35 @@ pub struct Order {
     pub fulfilled_at: Option<String>,
     /// PortOne schedule id, for scheduled charges.
     pub schedule_id: Option<String>,
+    /// When the order was created (RFC 3339).
+    pub created_at: String,
+    /// When a sync last read it at PortOne, or claimed it (unix seconds).
+    pub synced_at: Option<i64>,
+    /// Scheduled charges: when PortOne charges it (unix seconds).
+    pub due_at: Option<i64>,
+    /// Scheduled charges: [`TO_SCHEDULE`] or [`SCHEDULED`].
+    pub schedule_state: Option<String>,
 }
 
 impl Order {
-    /// The contract view of this order.
-    pub fn to_status(&self) -> PaymentStatus {
-        let status = if self.status == STATUS_CANCELLING {
-            OrderStatus::Cancelled
-        } else {
-            OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending)
-        };
+    /// Whether no sync changes it any more ([`FINAL`]).
+    pub fn is_final(&self) -> bool {
+        FINAL.contains(&self.status.as_str())
+    }
+
+    /// When the order became payable: its due time for a scheduled charge,
+    /// else its creation (unix seconds).
+    pub fn payable_since(&self) -> i64 {
+        let created = chrono::DateTime::parse_from_rfc3339(&self.created_at)
+            .map(|t| t.timestamp())
+            .unwrap_or(0);
+        self.due_at.map_or(created, |due| due.max(created))
+    }
+
+    /// The contract view of this order; `verified` says whether it was just
+    /// confirmed with PortOne (final states always are).
+    pub fn to_status(&self, verified: bool) -> PaymentStatus {
+        let status = OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending);
         let failure = match (status, &self.failure_message) {
             (OrderStatus::Failed, Some(message)) => Some(PaymentFailure {
                 code: self.failure_code.clone(),
@@ -150,7 +201,9 @@ impl Order {
             _ => None,
         };
         PaymentStatus {
-            payment_id: self.payment_id.clone(),
+            // Ids are checked where they enter; one that is not a valid id
+            // cannot have been stored by this server.
+            payment_id: PaymentId::parse(&self.payment_id).unwrap_or_else(|_| invalid_stored_id()),
             status,
             order_name: self.order_name.clone(),
             total_amount: self.total_amount,
@@ -158,8 +211,16 @@ impl Order {
             paid_at: self.paid_at.clone(),
             failure,
             message: self.message.clone(),
+            verified: verified || status.is_final(),
         }
     }
+}
+
+#[cold]
+fn invalid_stored_id() -> PaymentId {
+    tracing::error!("an order with an invalid payment id was stored");
+    // A valid id that no order has.
+    PaymentId::parse("invalid-stored-id").unwrap_or_else(|_| unreachable!("a literal valid id"))
 }
 
 /// A stored subscription (billing key).
@@ -196,6 +257,10 @@ pub struct NewOrder<'a> {
     pub subscription_id: Option<&'a str>,
     /// Lines `(product_id, quantity, unit_price)`.
     pub items: &'a [(String, u32, i64)],
+    /// Scheduled charges: when PortOne is to charge it (unix seconds).
+    pub due_at: Option<i64>,
+    /// Scheduled charges: [`TO_SCHEDULE`].
+    pub schedule_state: Option<&'a str>,
 }
 
 /// What a fulfilment attempt did.
@@ -233,7 +298,49 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Order, sqlx::Error> {
         message: row.try_get("message")?,
         fulfilled_at: row.try_get("fulfilled_at")?,
         schedule_id: row.try_get("schedule_id")?,
+        created_at: row.try_get("created_at")?,
+        synced_at: row.try_get("synced_at")?,
+        due_at: row.try_get("due_at")?,
+        schedule_state: row.try_get("schedule_state")?,
     })
+}
+
+async fn insert_order_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    order: &NewOrder<'_>,
+) -> Result<(), sqlx::Error> {
+    let now = now();
+    sqlx::query(
+        "INSERT INTO orders (payment_id, kind, order_name, total_amount, currency, customer_id, \
+         subscription_id, status, created_at, updated_at, due_at, schedule_state) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)",
+    )
+    .bind(order.payment_id)
+    .bind(order.kind)
+    .bind(order.order_name)
+    .bind(order.total_amount)
+    .bind(order.currency)
+    .bind(order.customer_id)
+    .bind(order.subscription_id)
+    .bind(&now)
+    .bind(&now)
+    .bind(order.due_at)
+    .bind(order.schedule_state)
+    .execute(&mut **tx)
+    .await?;
+    for (product_id, quantity, unit_price) in order.items {
+        sqlx::query(
+            "INSERT INTO order_items (payment_id, product_id, quantity, unit_price) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(order.payment_id)
+        .bind(product_id)
+        .bind(i64::from(*quantity))
+        .bind(unit_price)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SubscriptionRow, sqlx::Error> {
@@ -279,6 +386,10 @@ impl Db {
         if version < 1 {
             sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
             sqlx::query("PRAGMA user_version = 1").execute(&mut *tx).await?;
+        }
+        if version < 2 {
+            sqlx::raw_sql(SCHEMA_V2).execute(&mut *tx).await?;
+            sqlx::query("PRAGMA user_version = 2").execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -338,36 +449,8 @@ impl Db {
 
     /// Inserts a new `PENDING` order with its lines.
     pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<(), sqlx::Error> {
-        let now = now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO orders (payment_id, kind, order_name, total_amount, currency, customer_id, \
-             subscription_id, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
-        )
-        .bind(order.payment_id)
-        .bind(order.kind)
-        .bind(order.order_name)
-        .bind(order.total_amount)
-        .bind(order.currency)
-        .bind(order.customer_id)
-        .bind(order.subscription_id)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        for (product_id, quantity, unit_price) in order.items {
-            sqlx::query(
-                "INSERT INTO order_items (payment_id, product_id, quantity, unit_price) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(order.payment_id)
-            .bind(product_id)
-            .bind(i64::from(*quantity))
-            .bind(unit_price)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_order_in(&mut tx, order).await?;
         tx.commit().await
     }
 
@@ -437,7 +520,18 @@ impl Db {
     /// a conditional update marks it `PAID` (only if not yet fulfilled nor
     /// decided otherwise), takes the stock and writes the fulfilment record.
     /// If stock is short, the order becomes [`STATUS_CANCELLING`] instead.
-    pub async fn fulfil(&self, payment_id: &str, paid_at: Option<&str>) -> Result<FulfilOutcome, sqlx::Error> {
+    ///
+    /// `next_charge` (for a subscription's charge) is written in the same
+    /// transaction, as a [`TO_SCHEDULE`] order, if the subscription is still
+    /// `ACTIVE` and has no pending scheduled charge: the claim happens once,
+    /// so the next charge is written once, before PortOne is asked to
+    /// schedule it.
+    pub async fn fulfil(
+        &self,
+        payment_id: &str,
+        paid_at: Option<&str>,
+        next_charge: Option<&NewOrder<'_>>,
+    ) -> Result<FulfilOutcome, sqlx::Error> {
         let now = now();
         // BEGIN IMMEDIATE takes SQLite's write lock at once (waiting up to the
         // busy timeout), so concurrent claims queue instead of failing with a
@@ -447,7 +541,7 @@ impl Db {
             "UPDATE orders SET status = 'PAID', paid_at = ?, fulfilled_at = ?, \
              failure_code = NULL, failure_pg_code = NULL, failure_message = NULL, updated_at = ? \
              WHERE payment_id = ? AND fulfilled_at IS NULL \
-             AND status IN ('PENDING', 'FAILED', 'VIRTUAL_ACCOUNT_ISSUED')",
+             AND status IN ('PENDING', 'FAILED', 'VIRTUAL_ACCOUNT_ISSUED', 'EXPIRED')",
         )
         .bind(paid_at)
         .bind(&now)
@@ -480,13 +574,7 @@ impl Db {
                      (product {product_id} is out of stock)"
                 );
                 let moved = self
-                    .transition(
-                        payment_id,
-                        &["PENDING", "FAILED", "VIRTUAL_ACCOUNT_ISSUED"],
-                        STATUS_CANCELLING,
-                        None,
-                        Some(&reason),
-                    )
+                    .transition(payment_id, PAYABLE, STATUS_CANCELLING, None, Some(&reason))
                     .await?;
                 return Ok(if moved {
                     FulfilOutcome::OutOfStock
@@ -500,8 +588,158 @@ impl Db {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+        if let Some(next) = next_charge {
+            let subscription = next.subscription_id.unwrap_or_default();
+            let active: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM subscriptions WHERE subscription_id = ? AND status = 'ACTIVE' \
+                 AND NOT EXISTS (SELECT 1 FROM orders WHERE subscription_id = ? \
+                 AND schedule_state IS NOT NULL AND status = 'PENDING')",
+            )
+            .bind(subscription)
+            .bind(subscription)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if active.is_some() {
+                insert_order_in(&mut tx, next).await?;
+            }
+        }
         tx.commit().await?;
         Ok(FulfilOutcome::Fulfilled)
+    }
+
+    /// Records that a sync is reading the order now.
+    pub async fn mark_synced(&self, payment_id: &str, at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE orders SET synced_at = ? WHERE payment_id = ?")
+            .bind(at)
+            .bind(payment_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Claims an order for a reconciler sync: succeeds only if nobody
+    /// synced it since `seen` (the `synced_at` the caller read), so two
+    /// reconcilers (in one process or several) never sync the same order in
+    /// the same sweep.
+    pub async fn claim_sync(&self, payment_id: &str, seen: Option<i64>, at: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE orders SET synced_at = ? WHERE payment_id = ? \
+             AND synced_at IS ?",
+        )
+        .bind(at)
+        .bind(payment_id)
+        .bind(seen)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Orders that are not final (the reconciler's candidates), except
+    /// scheduled charges not yet confirmed by PortOne.
+    pub async fn open_orders(&self) -> Result<Vec<Order>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT * FROM orders WHERE status NOT IN ('PAID', 'CANCELLED', 'EXPIRED') \
+             AND (schedule_state IS NULL OR schedule_state != 'TO_SCHEDULE') ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// Pending scheduled charges PortOne has not confirmed yet, of one
+    /// subscription or of all.
+    pub async fn charges_to_schedule(&self, subscription_id: Option<&str>) -> Result<Vec<Order>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT * FROM orders WHERE schedule_state = 'TO_SCHEDULE' AND status = 'PENDING' \
+             AND (? IS NULL OR subscription_id = ?)",
+        )
+        .bind(subscription_id)
+        .bind(subscription_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// Marks a scheduled charge confirmed by PortOne (with its schedule id
+    /// when known).
+    pub async fn set_scheduled(&self, payment_id: &str, schedule_id: Option<&str>) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE orders SET schedule_state = 'SCHEDULED', schedule_id = COALESCE(?, schedule_id), \
+             updated_at = ? WHERE payment_id = ? AND schedule_state = 'TO_SCHEDULE'",
+        )
+        .bind(schedule_id)
+        .bind(now())
+        .bind(payment_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The subscription's pending scheduled charge, if any.
+    pub async fn next_charge(&self, subscription_id: &str) -> Result<Option<Order>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT * FROM orders WHERE subscription_id = ? AND schedule_state IS NOT NULL AND status = 'PENDING'",
+        )
+        .bind(subscription_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// The charge made for an idempotency key, creating its order with
+    /// `order` if the key is new. Returns the payment id and whether this
+    /// call created it.
+    pub async fn claim_charge(
+        &self,
+        subscription_id: &str,
+        idempotency_key: &str,
+        order: &NewOrder<'_>,
+    ) -> Result<(String, bool), sqlx::Error> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT payment_id FROM charge_requests WHERE subscription_id = ? AND idempotency_key = ?",
+        )
+        .bind(subscription_id)
+        .bind(idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(payment_id) = existing {
+            tx.rollback().await?;
+            return Ok((payment_id, false));
+        }
+        insert_order_in(&mut tx, order).await?;
+        sqlx::query(
+            "INSERT INTO charge_requests (subscription_id, idempotency_key, payment_id, created_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(subscription_id)
+        .bind(idempotency_key)
+        .bind(order.payment_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((order.payment_id.to_owned(), true))
+    }
+
+    /// Moves a subscription from one of `from` to `to`; returns whether it
+    /// changed.
+    pub async fn set_subscription_status(
+        &self,
+        subscription_id: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let placeholders = vec!["?"; from.len()].join(", ");
+        let sql = format!(
+            "UPDATE subscriptions SET status = ?, updated_at = ? \
+             WHERE subscription_id = ? AND status IN ({placeholders})"
+        );
+        let mut q = sqlx::query(&sql).bind(to).bind(now()).bind(subscription_id);
+        for s in from {
+            q = q.bind(*s);
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     /// Records a webhook id. Returns `false` if it was already processed
@@ -623,17 +861,6 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(subscription_from_row).transpose()
-    }
-
-    /// Records the PortOne schedule id of a scheduled charge order.
-    pub async fn set_schedule_id(&self, payment_id: &str, schedule_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE orders SET schedule_id = ?, updated_at = ? WHERE payment_id = ?")
-            .bind(schedule_id)
-            .bind(now())
-            .bind(payment_id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
     }
 
     /// Orders created for a PortOne schedule.

@@ -26,6 +26,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod portone;
+pub mod reconcile;
 mod routes;
 pub mod sync;
 mod webhook;
@@ -33,7 +34,7 @@ mod webhook;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Config, Mode, PortOneConfig, RetryPolicy};
+pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy};
 pub use db::Db;
 pub use error::ApiError;
 pub use portone::{PortOneClient, PortOneError};
@@ -51,9 +52,34 @@ pub const SUBSCRIPTION_PRICE: i64 = 9900;
 /// Name of a subscription charge.
 pub const SUBSCRIPTION_ORDER_NAME: &str = "정기구독 1개월";
 
+/// The charge of a subscription with its stored billing key and the demo
+/// customer (TossPay needs the customer's name on billing-key charges).
+pub fn subscription_charge(
+    sub: &db::SubscriptionRow,
+    order_name: String,
+    total_amount: i64,
+    currency: String,
+) -> portone::BillingKeyCharge {
+    portone::BillingKeyCharge {
+        billing_key: sub.billing_key.clone(),
+        order_name,
+        customer: portone::ChargeCustomer {
+            id: sub.customer_id.clone(),
+            full_name: DEMO_CUSTOMER_NAME.into(),
+            phone_number: Some(DEMO_CUSTOMER_PHONE.into()),
+            email: Some(DEMO_CUSTOMER_EMAIL.into()),
+        },
+        total_amount,
+        currency,
+    }
+}
+
 /// Failure to start the server.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The configuration breaks a rule of its mode.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
@@ -102,6 +128,7 @@ impl AppState {
     /// Opens the database and builds the PortOne client and webhook
     /// verifiers from `config`.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
+        config.portone.validate()?;
         let portone = PortOneClient::new(&config.portone)?;
         if config.portone.webhook_secrets.is_empty() {
             return Err(StartError::NoWebhookSecret);
@@ -138,6 +165,7 @@ pub struct RunningServer {
     state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -159,10 +187,16 @@ impl RunningServer {
     /// Stops accepting connections, lets in-flight requests finish, closes
     /// the database.
     pub async fn shutdown(mut self) {
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        for task in self.background.drain(..) {
+            let _ = task.await;
+        }
         self.state.db.close().await;
     }
 
@@ -172,17 +206,24 @@ impl RunningServer {
     }
 }
 
-/// Opens the database, binds `config.addr` and serves [`app`] in a
-/// background task.
+/// Opens the database, binds `config.addr`, serves [`app`] in a background
+/// task and starts the reconciler (unless disabled).
 pub async fn serve(config: Config) -> Result<RunningServer, StartError> {
     let addr = config.addr;
     let state = AppState::new(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let router = app(state.clone());
+    let (router, limiter_cleanup) = routes::router_with_cleanup(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut background = Vec::new();
+    if let Some(cleanup) = limiter_cleanup {
+        background.push(tokio::spawn(cleanup));
+    }
+    if state.config.reconcile.enabled {
+        background.push(reconcile::spawn(state.clone()));
+    }
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, router)
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })
@@ -197,5 +238,6 @@ pub async fn serve(config: Config) -> Result<RunningServer, StartError> {
         state,
         shutdown: Some(tx),
         task,
+        background,
     })
 }

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use checkout_server::config::{
-    Config, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY, DEFAULT_SANDBOX_STORE_ID,
-    DEFAULT_SANDBOX_WEBHOOK_SECRET,
+    Config, Limits, ReconcileConfig, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
+    DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE,
 };
-use checkout_server::PortOneConfig;
+use checkout_server::{Mode, PortOneConfig};
 use clap::Parser;
 
 /// Reference merchant backend for portone-checkout.
@@ -26,9 +28,15 @@ struct Args {
     /// Directory of the trunk-built demo to serve (SPA fallback to index.html).
     #[arg(long)]
     static_dir: Option<PathBuf>,
-    /// PortOne REST API base (`https://api.portone.io` means live mode).
-    #[arg(long, env = "PORTONE_API_BASE", default_value = DEFAULT_SANDBOX_BASE)]
-    portone_api_base: String,
+    /// `sandbox` (the default: the sandbox's public secrets are allowed) or
+    /// `live` (real money: PORTONE_API_SECRET and PORTONE_WEBHOOK_SECRET are
+    /// required).
+    #[arg(long, env = "CHECKOUT_MODE", default_value = "sandbox")]
+    mode: String,
+    /// PortOne REST API base. Default: the sandbox in sandbox mode,
+    /// `https://api.portone.io` in live mode.
+    #[arg(long, env = "PORTONE_API_BASE")]
+    portone_api_base: Option<String>,
     /// PortOne store id.
     #[arg(long, env = "PORTONE_STORE_ID", default_value = DEFAULT_SANDBOX_STORE_ID)]
     store_id: String,
@@ -38,6 +46,10 @@ struct Args {
     /// PG of the channel.
     #[arg(long, env = "PORTONE_CHANNEL_PG", default_value = "tosspay_v2")]
     channel_pg: String,
+    /// Other channel keys whose payments are accepted (comma-separated).
+    /// Default in sandbox mode: the sandbox's card channel.
+    #[arg(long, env = "PORTONE_OTHER_CHANNEL_KEYS", value_delimiter = ',')]
+    other_channel_keys: Option<Vec<String>>,
     /// Base URL browsers load the sandbox SDK from (sandbox mode), when it
     /// differs from the API base.
     #[arg(long, env = "SANDBOX_PUBLIC_URL")]
@@ -46,6 +58,27 @@ struct Args {
     /// always allowed.
     #[arg(long, env = "CHECKOUT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Seconds between reconciler sweeps (and the least age of a sync before
+    /// an order is read again).
+    #[arg(long, env = "CHECKOUT_RECONCILE_SECS", default_value_t = 60)]
+    reconcile_secs: u64,
+    /// Seconds an unpaid order stays payable before it expires.
+    #[arg(long, env = "CHECKOUT_PENDING_TTL_SECS", default_value_t = 24 * 60 * 60)]
+    pending_ttl_secs: u64,
+    /// Requests a client may burst on prepare, complete and charge (0: no
+    /// limit).
+    #[arg(long, env = "CHECKOUT_RATE_BURST", default_value_t = 30)]
+    rate_burst: u32,
+    /// Milliseconds for one request's allowance to come back.
+    #[arg(long, env = "CHECKOUT_RATE_REFILL_MS", default_value_t = 1000)]
+    rate_refill_ms: u64,
+    /// Tell clients apart by X-Forwarded-For / Forwarded (only behind a proxy
+    /// that sets them).
+    #[arg(long, env = "CHECKOUT_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "CHECKOUT_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    request_timeout_secs: u64,
 }
 
 fn secret_env(name: &str) -> Option<String> {
@@ -60,14 +93,28 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let mut portone = PortOneConfig::sandbox(args.portone_api_base.trim_end_matches('/'));
-    let live = portone.mode() == checkout_server::Mode::Live;
+    let mode = Mode::parse(&args.mode)?;
+    let default_base = match mode {
+        Mode::Sandbox => DEFAULT_SANDBOX_BASE,
+        Mode::Live => LIVE_API_BASE,
+    };
+    let base = args.portone_api_base.as_deref().unwrap_or(default_base);
+    let mut portone = PortOneConfig::sandbox(base.trim_end_matches('/'));
+    portone.mode = mode;
+    let live = mode == Mode::Live;
     portone.store_id = args.store_id;
     portone.channel_key = args.channel_key;
     portone.channel_pg = args.channel_pg;
+    match args.other_channel_keys {
+        Some(keys) => portone.other_channel_keys = keys.into_iter().filter(|k| !k.trim().is_empty()).collect(),
+        None if live => portone.other_channel_keys.clear(),
+        None => {}
+    }
+    // Sandbox secrets are used only in sandbox mode; live mode refuses to
+    // start without real ones (validated again by the server).
     match secret_env("PORTONE_API_SECRET") {
         Some(s) => portone.api_secret = s,
-        None if live => anyhow::bail!("PORTONE_API_SECRET is required with the live PortOne API"),
+        None if live => anyhow::bail!("{}", checkout_server::ConfigError::LiveApiSecret),
         None => portone.api_secret = DEFAULT_SANDBOX_API_SECRET.into(),
     }
     match secret_env("PORTONE_WEBHOOK_SECRET") {
@@ -82,11 +129,10 @@ async fn main() -> anyhow::Result<()> {
             }
             portone.webhook_secrets = secrets;
         }
-        None if live => {
-            anyhow::bail!("PORTONE_WEBHOOK_SECRET is required with the live PortOne API")
-        }
+        None if live => anyhow::bail!("{}", checkout_server::ConfigError::LiveWebhookSecret),
         None => portone.webhook_secrets = vec![DEFAULT_SANDBOX_WEBHOOK_SECRET.into()],
     }
+    portone.validate()?;
     let db = args.db;
     // Accept `path`, `sqlite:path` and `sqlite://path?mode=rwc` forms.
     let without_scheme = db
@@ -101,6 +147,17 @@ async fn main() -> anyhow::Result<()> {
         portone,
         sandbox_public_url: args.sandbox_public_url,
         cors_origins: args.cors_origins,
+        reconcile: ReconcileConfig {
+            interval: Duration::from_secs(args.reconcile_secs.max(1)),
+            pending_ttl: Duration::from_secs(args.pending_ttl_secs),
+            ..ReconcileConfig::default()
+        },
+        limits: Limits {
+            rate_burst: args.rate_burst,
+            rate_refill: Duration::from_millis(args.rate_refill_ms.max(1)),
+            trust_forwarded_for: args.trust_forwarded_for,
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        },
     };
     tracing::info!(?config, "starting");
     let server = checkout_server::serve(config).await?;

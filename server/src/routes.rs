@@ -1,27 +1,36 @@
 //! HTTP handlers of the `/api` contract.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::routing::{any, get, post};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Json, Router};
 use portone_checkout::protocol::{
-    BillingKeyPrepared, ChannelConfig, ChargeResult, ClientConfig, CompleteRequest, OrderStatus, PaymentFailure,
-    PaymentStatus, PrepareItem, PreparedCustomer, PreparedPayment, Product, RegisterBillingKeyRequest, Subscription,
-    BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH, CONFIG_PATH, PAYMENTS_PATH, PRODUCTS_PATH, WEBHOOK_PATH,
+    check_id, routes as paths, BillingKeyPrepared, ChannelConfig, ChargeResult, ClientConfig, CompleteRequest, IdError,
+    IssueId, OrderStatus, PaymentFailure, PaymentId, PaymentStatus, PrepareItem, PreparedCustomer, PreparedPayment,
+    Product, RegisterBillingKeyRequest, Subscription, SubscriptionId, BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH,
+    CONFIG_PATH, IDEMPOTENCY_KEY_HEADER, PAYMENTS_PATH, PRODUCTS_PATH, WEBHOOK_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::{KeyExtractor, SmartIpKeyExtractor};
+use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::db::{NewOrder, SubscriptionRow};
 use crate::error::ApiError;
-use crate::portone::{BillingKeyCharge, ChargeCustomer};
-use crate::sync::sync_payment;
+use crate::portone::PortOneError;
+use crate::sync::{sync_payment, Synced};
 use crate::{
     AppState, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE, SUBSCRIPTION_ORDER_NAME,
     SUBSCRIPTION_PRICE,
@@ -33,8 +42,8 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 pub const MAX_ITEMS: usize = 20;
 /// Largest quantity of one line.
 pub const MAX_QUANTITY: u64 = 99;
-/// Days between subscription charges.
-const CHARGE_INTERVAL_DAYS: i64 = 30;
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The raw body, with size errors mapped to [`ApiError`].
 pub struct RawBody(pub Bytes);
@@ -79,19 +88,19 @@ fn parse_optional_json<T: DeserializeOwned + Default>(body: &[u8], what: &str) -
     }
 }
 
-/// `true` for ids made of `[A-Za-z0-9_-]`, 1 to 64 characters.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn path_id(path: Result<Path<String>, PathRejection>, code: &'static str, field: &str) -> Result<String, ApiError> {
-    match path {
-        Ok(Path(id)) if is_valid_id(&id) => Ok(id),
-        _ => Err(ApiError::bad_request(
-            code,
-            format!("{field} must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"),
-        )),
-    }
+/// Parses a path id into its type; the error names the field and the rule.
+fn path_id<T>(path: Result<Path<String>, PathRejection>, code: &'static str, field: &'static str) -> Result<T, ApiError>
+where
+    T: TryFrom<String, Error = IdError>,
+{
+    let raw = path.map(|Path(id)| id).unwrap_or_default();
+    T::try_from(raw).map_err(|e| {
+        let message = match e {
+            IdError::Empty { .. } => IdError::Empty { field }.to_string(),
+            _ => format!("`{field}` must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"),
+        };
+        ApiError::bad_request(code, message)
+    })
 }
 
 fn is_loopback_origin(origin: &str) -> bool {
@@ -122,7 +131,84 @@ fn cors(extra: Vec<String>) -> CorsLayer {
                 .unwrap_or(false)
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_headers([header::CONTENT_TYPE, header::HeaderName::from_static("idempotency-key")])
+}
+
+/// The rate limiter's client key: the peer address, or the first
+/// `X-Forwarded-For` / `Forwarded` address when configured to trust a
+/// proxy. A router served without connect info puts every client in one
+/// bucket rather than failing.
+#[derive(Debug, Clone, Copy)]
+struct ClientKey {
+    trust_forwarded_for: bool,
+}
+
+impl KeyExtractor for ClientKey {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, req: &http::Request<T>) -> Result<IpAddr, GovernorError> {
+        if self.trust_forwarded_for {
+            if let Ok(ip) = SmartIpKeyExtractor.extract(req) {
+                return Ok(ip);
+            }
+        }
+        Ok(req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()))
+    }
+}
+
+fn too_many_requests(e: GovernorError) -> axum::response::Response {
+    let wait = match &e {
+        GovernorError::TooManyRequests { wait_time, .. } => *wait_time,
+        _ => 1,
+    };
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests from this client; retry in {wait} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// The per-client rate limit for the routes that cost a PortOne call
+/// (prepare, complete, charge), and the task that forgets idle clients.
+type Limited = Box<dyn Fn(MethodRouter<AppState>) -> MethodRouter<AppState>>;
+/// A background task to spawn.
+pub(crate) type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn rate_limit(state: &AppState) -> (Limited, Option<Task>) {
+    let limits = &state.config.limits;
+    let config = GovernorConfigBuilder::default()
+        .period(limits.rate_refill)
+        .burst_size(limits.rate_burst)
+        .key_extractor(ClientKey {
+            trust_forwarded_for: limits.trust_forwarded_for,
+        })
+        .finish();
+    // A burst of 0 (or a zero period) means no limit.
+    let Some(config) = config else {
+        return (Box::new(|r| r), None);
+    };
+    let config = Arc::new(config);
+    let limiter = config.limiter().clone();
+    let cleanup = Box::pin(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    let layer = GovernorLayer::new(config).error_handler(too_many_requests);
+    (
+        Box::new(move |r: MethodRouter<AppState>| r.layer(layer.clone())),
+        Some(cleanup),
+    )
 }
 
 async fn api_not_found() -> ApiError {
@@ -137,17 +223,20 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-pub(crate) fn router(state: AppState) -> Router {
+/// The router and, when the rate limit is on, the task that keeps its
+/// memory bounded (the caller spawns it).
+pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
+    let (limited, cleanup) = rate_limit(&state);
     let api = Router::new()
         .route(CONFIG_PATH, get(client_config))
         .route(PRODUCTS_PATH, get(products))
-        .route(PAYMENTS_PATH, post(prepare_payment))
-        .route("/api/payments/{payment_id}", get(payment_status))
-        .route("/api/payments/{payment_id}/complete", post(complete_payment))
+        .route(PAYMENTS_PATH, limited(post(prepare_payment)))
+        .route(paths::PAYMENT, get(payment_status))
+        .route(paths::COMPLETE, limited(post(complete_payment)))
         .route(BILLING_KEYS_PREPARE_PATH, post(prepare_billing_key))
         .route(BILLING_KEYS_PATH, post(register_billing_key))
-        .route("/api/subscriptions/{subscription_id}", get(subscription))
-        .route("/api/subscriptions/{subscription_id}/charge", post(charge_subscription))
+        .route(paths::SUBSCRIPTION, get(subscription))
+        .route(paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -160,9 +249,20 @@ pub(crate) fn router(state: AppState) -> Router {
         }
         None => api.fallback(api_not_found),
     };
-    // Outermost, so preflights (OPTIONS) are answered before routing. Only
-    // loopback and configured origins get CORS headers.
-    router.layer(cors(state.config.cors_origins.clone())).with_state(state)
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.limits.request_timeout);
+    // CORS outermost, so preflights (OPTIONS) are answered before routing.
+    // Only loopback and configured origins get CORS headers.
+    let router = router
+        .layer(timeout)
+        .layer(cors(state.config.cors_origins.clone()))
+        .with_state(state);
+    (router, cleanup)
+}
+
+/// The router (see [`router_with_cleanup`]; the rate limiter's memory is
+/// then never trimmed, which suits tests and short-lived embeddings).
+pub(crate) fn router(state: AppState) -> Router {
+    router_with_cleanup(state).0
 }
 
 async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
@@ -232,7 +332,7 @@ fn parse_items(body: &Value) -> Result<Vec<PrepareItem>, ApiError> {
                 format!("items[{i}].productId must be a string"),
             ));
         };
-        if !is_valid_id(product_id) {
+        if check_id("productId", product_id).is_err() {
             return Err(ApiError::bad_request(
                 "invalid_product_id",
                 format!("items[{i}].productId must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'"),
@@ -319,11 +419,11 @@ async fn prepare_payment(
     } else {
         first
     };
-    let payment_id = format!("order-{}", uuid::Uuid::new_v4().simple());
+    let payment_id = new_id::<PaymentId>("order")?;
     state
         .db
         .insert_order(&NewOrder {
-            payment_id: &payment_id,
+            payment_id: payment_id.as_str(),
             kind: "checkout",
             order_name: &order_name,
             total_amount: total,
@@ -331,10 +431,12 @@ async fn prepare_payment(
             customer_id: DEMO_CUSTOMER_ID,
             subscription_id: None,
             items: &lines,
+            due_at: None,
+            schedule_state: None,
         })
         .await?;
-    if let Err(e) = state.portone.pre_register(&payment_id, total, &currency).await {
-        state.db.delete_pending_order(&payment_id).await?;
+    if let Err(e) = state.portone.pre_register(payment_id.as_str(), total, &currency).await {
+        state.db.delete_pending_order(payment_id.as_str()).await?;
         return Err(e.into());
     }
     Ok(Json(PreparedPayment {
@@ -346,36 +448,49 @@ async fn prepare_payment(
     }))
 }
 
+/// A fresh id `{prefix}-{32 hex digits}`.
+fn new_id<T: TryFrom<String, Error = IdError>>(prefix: &str) -> Result<T, ApiError> {
+    T::try_from(format!("{prefix}-{}", uuid::Uuid::new_v4().simple())).map_err(|e| {
+        tracing::error!(error = %e, "generated an invalid id");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "retry later")
+    })
+}
+
+/// The order's status after a sync; when PortOne cannot be read, the
+/// stored record, marked unverified (the checkout then shows "checking").
+async fn synced_status(state: &AppState, payment_id: &PaymentId, force: bool) -> Result<PaymentStatus, ApiError> {
+    match sync_payment(state, payment_id.as_str(), force).await {
+        Ok(Some(synced)) => Ok(synced.to_status()),
+        Ok(None) => Err(payment_not_found(payment_id)),
+        Err(crate::sync::SyncError::PortOne(e)) => {
+            tracing::warn!(%payment_id, error = %e, "PortOne unreadable: answering the stored record, unverified");
+            let order = state
+                .db
+                .order(payment_id.as_str())
+                .await?
+                .ok_or_else(|| payment_not_found(payment_id))?;
+            Ok(Synced { order, verified: false }.to_status())
+        }
+        Err(crate::sync::SyncError::Db(e)) => Err(e.into()),
+    }
+}
+
 async fn complete_payment(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     RawBody(body): RawBody,
 ) -> Result<Json<PaymentStatus>, ApiError> {
-    let payment_id = path_id(path, "invalid_payment_id", "paymentId")?;
+    let payment_id: PaymentId = path_id(path, "invalid_payment_id", "paymentId")?;
     let hint: CompleteRequest = parse_optional_json(&body, "CompleteRequest")?;
-    tracing::info!(%payment_id, tx_id = ?hint.tx_id, code = ?hint.code, "complete requested");
-    let Some(order) = sync_payment(&state, &payment_id, false).await? else {
-        return Err(payment_not_found(&payment_id));
-    };
-    let mut status = order.to_status();
-    if status.status == OrderStatus::Pending {
-        if let Some(code) = &hint.code {
-            status.message = Some(format!(
-                "the payment was not completed ({code}: {})",
-                hint.pg_message
-                    .as_deref()
-                    .or(hint.message.as_deref())
-                    .unwrap_or("no message")
-            ));
-        }
-    }
-    Ok(Json(status))
+    // Only a hint: logged, never trusted (the sync reads PortOne).
+    tracing::info!(%payment_id, tx_id = ?hint.tx_id, code = ?hint.code, pg_code = ?hint.pg_code, "complete requested");
+    Ok(Json(synced_status(&state, &payment_id, false).await?))
 }
 
-fn payment_not_found(payment_id: &str) -> ApiError {
+fn payment_not_found(payment_id: &PaymentId) -> ApiError {
     ApiError::not_found(
         "payment_not_found",
-        format!("paymentId {payment_id:?} is not an order of this shop"),
+        format!("paymentId {payment_id} is not an order of this shop"),
     )
 }
 
@@ -383,23 +498,8 @@ async fn payment_status(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PaymentStatus>, ApiError> {
-    let payment_id = path_id(path, "invalid_payment_id", "paymentId")?;
-    let Some(order) = state.db.order(&payment_id).await? else {
-        return Err(payment_not_found(&payment_id));
-    };
-    if order.status == "PAID" || order.status == "CANCELLED" {
-        return Ok(Json(order.to_status()));
-    }
-    // Not final: try to catch up with PortOne, but answer from the database
-    // if PortOne is unreachable.
-    match sync_payment(&state, &payment_id, false).await {
-        Ok(Some(synced)) => Ok(Json(synced.to_status())),
-        Ok(None) => Err(payment_not_found(&payment_id)),
-        Err(e) => {
-            tracing::warn!(%payment_id, error = %e, "status: sync failed, answering from the database");
-            Ok(Json(order.to_status()))
-        }
-    }
+    let payment_id: PaymentId = path_id(path, "invalid_payment_id", "paymentId")?;
+    Ok(Json(synced_status(&state, &payment_id, false).await?))
 }
 
 async fn prepare_billing_key(
@@ -408,11 +508,11 @@ async fn prepare_billing_key(
 ) -> Result<Json<BillingKeyPrepared>, ApiError> {
     let _req: portone_checkout::protocol::PrepareBillingKeyRequest =
         parse_optional_json(&body, "PrepareBillingKeyRequest")?;
-    let issue_id = format!("issue-{}", uuid::Uuid::new_v4().simple());
+    let issue_id = new_id::<IssueId>("issue")?;
     let issue_name = format!("정기구독 (월 {SUBSCRIPTION_PRICE}원)");
     state
         .db
-        .insert_billing_issue(&issue_id, DEMO_CUSTOMER_ID, &issue_name)
+        .insert_billing_issue(issue_id.as_str(), DEMO_CUSTOMER_ID, &issue_name)
         .await?;
     Ok(Json(BillingKeyPrepared {
         issue_id,
@@ -421,13 +521,16 @@ async fn prepare_billing_key(
     }))
 }
 
-fn subscription_json(row: SubscriptionRow) -> Subscription {
-    Subscription {
-        subscription_id: row.subscription_id,
+fn subscription_json(row: SubscriptionRow) -> Result<Subscription, ApiError> {
+    Ok(Subscription {
+        subscription_id: SubscriptionId::try_from(row.subscription_id).map_err(|e| {
+            tracing::error!(error = %e, "a stored subscription id is invalid");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "retry later")
+        })?,
         billing_key: row.billing_key,
         status: row.status,
         customer_id: row.customer_id,
-    }
+    })
 }
 
 async fn register_billing_key(
@@ -449,13 +552,7 @@ async fn register_billing_key(
         ));
     }
     if let Some(issue_id) = &req.issue_id {
-        if !crate::routes::is_valid_id(issue_id) {
-            return Err(ApiError::bad_request(
-                "invalid_issue_id",
-                "issueId must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'",
-            ));
-        }
-        if state.db.billing_issue_customer(issue_id).await?.as_deref() != Some(DEMO_CUSTOMER_ID) {
+        if state.db.billing_issue_customer(issue_id.as_str()).await?.as_deref() != Some(DEMO_CUSTOMER_ID) {
             return Err(ApiError::bad_request(
                 "unknown_issue_id",
                 format!("issueId {issue_id:?} was not prepared for the signed-in customer"),
@@ -486,27 +583,27 @@ async fn register_billing_key(
         ));
     }
     if let (Some(theirs), Some(ours)) = (&info.issue_id, &req.issue_id) {
-        if theirs != ours {
+        if theirs != ours.as_str() {
             return Err(ApiError::bad_request(
                 "issue_id_mismatch",
                 "issueId does not match the issue the billing key was created for",
             ));
         }
     }
-    let issue_id = req.issue_id.as_deref().or(info.issue_id.as_deref());
+    let issue_id = req.issue_id.as_ref().map(IssueId::as_str).or(info.issue_id.as_deref());
     let row = state.db.upsert_subscription(key, DEMO_CUSTOMER_ID, issue_id).await?;
-    Ok(Json(subscription_json(row)))
+    Ok(Json(subscription_json(row)?))
 }
 
 async fn load_subscription(
     state: &AppState,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<SubscriptionRow, ApiError> {
-    let id = path_id(path, "invalid_subscription_id", "subscriptionId")?;
-    state.db.subscription(&id).await?.ok_or_else(|| {
+    let id: SubscriptionId = path_id(path, "invalid_subscription_id", "subscriptionId")?;
+    state.db.subscription(id.as_str()).await?.ok_or_else(|| {
         ApiError::not_found(
             "subscription_not_found",
-            format!("subscriptionId {id:?} is not a subscription of this shop"),
+            format!("subscriptionId {id} is not a subscription of this shop"),
         )
     })
 }
@@ -515,60 +612,135 @@ async fn subscription(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Subscription>, ApiError> {
-    Ok(Json(subscription_json(load_subscription(&state, path).await?)))
+    Ok(Json(subscription_json(load_subscription(&state, path).await?)?))
+}
+
+/// The `Idempotency-Key` header: required, 1 to 255 visible ASCII
+/// characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    if key.is_empty() {
+        return Err(ApiError::bad_request(
+            "idempotency_key_required",
+            format!(
+                "the {IDEMPOTENCY_KEY_HEADER} header is required: send a new random key for each charge you mean to \
+                 make, and the same key when you retry it"
+            ),
+        ));
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// What a charge call's own error means once PortOne was read again and
+/// still shows no paid payment.
+fn charge_refusal(e: &PortOneError) -> Option<PaymentFailure> {
+    match e {
+        // A definitive refusal before any payment (unknown or deleted key,
+        // invalid request): the charge failed. PortOne's text is logged,
+        // never shown.
+        PortOneError::Api { status, kind, .. } if (400..500).contains(status) => Some(PaymentFailure {
+            code: Some(kind.clone()),
+            pg_code: None,
+            message: "the charge could not be made with the registered payment method".into(),
+        }),
+        // No answer, a 5xx or an unreadable answer: unknown, retry with the
+        // same key.
+        _ => None,
+    }
 }
 
 async fn charge_subscription(
     State(state): State<AppState>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ChargeResult>, ApiError> {
     let sub = load_subscription(&state, path).await?;
+    let key = idempotency_key(&headers)?;
     if sub.status != "ACTIVE" {
         return Err(ApiError::conflict(
             "subscription_inactive",
-            "the subscription's billing key was deleted; register a new one",
+            "the subscription's billing key was deleted or its last charge failed; register a payment method again",
         ));
     }
-    let charge = BillingKeyCharge {
-        billing_key: sub.billing_key.clone(),
-        order_name: SUBSCRIPTION_ORDER_NAME.into(),
-        customer: ChargeCustomer {
-            id: sub.customer_id.clone(),
-            full_name: DEMO_CUSTOMER_NAME.into(),
-            phone_number: Some(DEMO_CUSTOMER_PHONE.into()),
-            email: Some(DEMO_CUSTOMER_EMAIL.into()),
-        },
-        total_amount: SUBSCRIPTION_PRICE,
-        currency: "KRW".into(),
-    };
-    let payment_id = format!("charge-{}", uuid::Uuid::new_v4().simple());
-    state
+    let payment_id = new_id::<PaymentId>("charge")?;
+    let (payment_id, created) = state
         .db
-        .insert_order(&NewOrder {
-            payment_id: &payment_id,
-            kind: "charge",
-            order_name: &charge.order_name,
-            total_amount: charge.total_amount,
-            currency: &charge.currency,
-            customer_id: &sub.customer_id,
-            subscription_id: Some(&sub.subscription_id),
-            items: &[],
-        })
+        .claim_charge(
+            &sub.subscription_id,
+            &key,
+            &NewOrder {
+                payment_id: payment_id.as_str(),
+                kind: "charge",
+                order_name: SUBSCRIPTION_ORDER_NAME,
+                total_amount: SUBSCRIPTION_PRICE,
+                currency: "KRW",
+                customer_id: &sub.customer_id,
+                subscription_id: Some(&sub.subscription_id),
+                items: &[],
+                due_at: None,
+                schedule_state: None,
+            },
+        )
         .await?;
-    let call = state.portone.pay_with_billing_key(&payment_id, &charge).await;
-    // Whatever the call returned (even nothing), the payment's real state
-    // is what PortOne reports now.
-    let order = sync_payment(&state, &payment_id, true)
+    let order = state
+        .db
+        .order(&payment_id)
         .await?
-        .ok_or_else(|| payment_not_found(&payment_id))?;
-    let mut status = order.to_status().status;
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "retry later"))?;
+    if !created {
+        tracing::info!(%payment_id, "charge retried with the same idempotency key");
+    }
+    // A new key, or a retry whose first attempt left nothing decided: (re)send
+    // the charge. Same paymentId, so PortOne pays it at most once.
+    let mut call = Ok(());
+    if order.status == "PENDING" {
+        let charge = crate::subscription_charge(
+            &sub,
+            order.order_name.clone(),
+            order.total_amount,
+            order.currency.clone(),
+        );
+        call = state.portone.pay_with_billing_key(&payment_id, &charge).await;
+        if let Err(e) = &call {
+            tracing::warn!(%payment_id, error = %e, "billing-key charge call failed; re-reading the payment");
+        }
+    }
+    // Whatever the call returned (even nothing), the payment's real state is
+    // what PortOne reports now.
+    let synced = match sync_payment(&state, &payment_id, true).await {
+        Ok(Some(s)) => s.order,
+        Ok(None) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "retry later",
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(%payment_id, error = %e, "the charge's outcome is unknown");
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "portone_unavailable",
+                format!(
+                    "the charge's outcome is not known yet; retry with the same {IDEMPOTENCY_KEY_HEADER} (it will not \
+                     charge twice)"
+                ),
+            ));
+        }
+    };
+    let mut status = OrderStatus::parse(&synced.status).unwrap_or(OrderStatus::Pending);
     if status == OrderStatus::Pending {
-        if let Err(e) = call {
-            let failure = PaymentFailure {
-                code: e.kind().map(str::to_owned),
-                pg_code: None,
-                message: e.to_string(),
-            };
+        if let Some(failure) = call.as_ref().err().and_then(charge_refusal) {
             state
                 .db
                 .transition(&payment_id, &["PENDING"], "FAILED", Some(&failure), None)
@@ -576,56 +748,22 @@ async fn charge_subscription(
             status = OrderStatus::Failed;
         }
     }
-    let next_charge_schedule_id = if status == OrderStatus::Paid {
-        schedule_next(&state, &sub, &charge).await
-    } else {
-        None
-    };
+    let next_charge_schedule_id = state
+        .db
+        .next_charge(&sub.subscription_id)
+        .await?
+        .and_then(|o| o.schedule_id);
+    let payment_id = PaymentId::try_from(payment_id).map_err(|e| {
+        tracing::error!(error = %e, "a stored payment id is invalid");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "retry later")
+    })?;
     Ok(Json(ChargeResult {
         payment_id,
         status,
-        total_amount: charge.total_amount,
-        currency: charge.currency,
+        total_amount: synced.total_amount,
+        currency: synced.currency,
         next_charge_schedule_id,
     }))
-}
-
-/// Schedules the next charge with PortOne; the scheduled payment is a
-/// `PENDING` order whose webhook runs the usual sync.
-async fn schedule_next(state: &AppState, sub: &SubscriptionRow, charge: &BillingKeyCharge) -> Option<String> {
-    let next_id = format!("charge-{}", uuid::Uuid::new_v4().simple());
-    let insert = state
-        .db
-        .insert_order(&NewOrder {
-            payment_id: &next_id,
-            kind: "charge",
-            order_name: &charge.order_name,
-            total_amount: charge.total_amount,
-            currency: &charge.currency,
-            customer_id: &sub.customer_id,
-            subscription_id: Some(&sub.subscription_id),
-            items: &[],
-        })
-        .await;
-    if let Err(e) = insert {
-        tracing::error!(error = %e, "could not store the next charge");
-        return None;
-    }
-    let time_to_pay = (chrono::Utc::now() + chrono::Duration::days(CHARGE_INTERVAL_DAYS))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    match state.portone.schedule_payment(&next_id, charge, &time_to_pay).await {
-        Ok(schedule_id) => {
-            if let Err(e) = state.db.set_schedule_id(&next_id, &schedule_id).await {
-                tracing::error!(error = %e, "could not store the schedule id");
-            }
-            Some(schedule_id)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "scheduling the next charge failed");
-            let _ = state.db.delete_pending_order(&next_id).await;
-            None
-        }
-    }
 }
 
 #[cfg(test)]
@@ -645,11 +783,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_url_safe_and_bounded() {
-        assert!(is_valid_id("order-0af3_x"));
-        assert!(!is_valid_id(""));
-        assert!(!is_valid_id("../etc"));
-        assert!(!is_valid_id("a b"));
-        assert!(!is_valid_id(&"a".repeat(65)));
+    fn idempotency_keys_are_required_and_bounded() {
+        let mut h = HeaderMap::new();
+        assert_eq!(idempotency_key(&h).map_err(|e| e.code), Err("idempotency_key_required"));
+        h.insert("idempotency-key", HeaderValue::from_static("charge-1"));
+        assert_eq!(idempotency_key(&h), Ok("charge-1".to_owned()));
+        h.insert("idempotency-key", HeaderValue::from_static("a b"));
+        assert_eq!(idempotency_key(&h).map_err(|e| e.code), Err("invalid_idempotency_key"));
     }
 }

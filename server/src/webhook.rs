@@ -6,6 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use standardwebhooks::WebhookError;
 
+use portone_checkout::protocol::PaymentId;
+
+use crate::db::STATUS_CANCELLING;
 use crate::error::ApiError;
 use crate::routes::RawBody;
 use crate::sync::{sync_billing_key, sync_payment};
@@ -111,10 +114,22 @@ pub(crate) async fn receive(
             .data
             .payment_id
             .as_deref()
-            .filter(|id| crate::routes::is_valid_id(id))
+            .and_then(|id| PaymentId::parse(id).ok())
         {
-            if sync_payment(&state, payment_id, true).await?.is_none() {
-                tracing::info!(%webhook_id, payment_id, "webhook for an unknown payment ignored");
+            match sync_payment(&state, payment_id.as_str(), true).await? {
+                None => tracing::info!(%webhook_id, %payment_id, "webhook for an unknown payment ignored"),
+                // A cancel this server started is not confirmed yet: answer
+                // non-2xx so PortOne delivers again (the reconciler retries
+                // the cancel meanwhile). Not marked processed.
+                Some(synced) if synced.order.status == STATUS_CANCELLING => {
+                    tracing::warn!(%webhook_id, %payment_id, "cancel not confirmed yet; asking PortOne to redeliver");
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "cancel_pending",
+                        "a cancel of this payment is not confirmed by PortOne yet; deliver again later",
+                    ));
+                }
+                Some(_) => {}
             }
         }
     } else if matches!(kind, "BillingKey.Issued" | "BillingKey.Updated" | "BillingKey.Deleted") {

@@ -6,14 +6,14 @@ use serde_json::{json, Value};
 
 use crate::common::{eventually, Harness, SECRET};
 
-async fn prepare_issue(h: &Harness) -> BillingKeyPrepared {
+pub(crate) async fn prepare_issue(h: &Harness) -> BillingKeyPrepared {
     let (code, body) = h.post("/api/billing-keys/prepare", json!({})).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     serde_json::from_value(body).expect("BillingKeyPrepared")
 }
 
 /// Issues a TossPay billing key at the sandbox as the browser would.
-async fn issue_key(h: &Harness, prepared: &BillingKeyPrepared, customer_id: &str) -> String {
+pub(crate) async fn issue_key(h: &Harness, prepared: &BillingKeyPrepared, customer_id: &str) -> String {
     let request = json!({
         "storeId": portone_sandbox::DEFAULT_STORE_ID,
         "channelKey": portone_sandbox::TOSSPAY_CHANNEL_KEY,
@@ -34,7 +34,7 @@ async fn issue_key(h: &Harness, prepared: &BillingKeyPrepared, customer_id: &str
         .to_owned()
 }
 
-async fn register(h: &Harness, key: &str, issue_id: Option<&str>) -> (StatusCode, Value) {
+pub(crate) async fn register(h: &Harness, key: &str, issue_id: Option<&str>) -> (StatusCode, Value) {
     h.post("/api/billing-keys", json!({ "billingKey": key, "issueId": issue_id }))
         .await
 }
@@ -46,14 +46,14 @@ async fn billing_key_is_verified_with_portone_and_registered_idempotently() {
     assert_eq!(prepared.customer.customer_id.as_deref(), Some("demo-customer-1"));
     assert!(prepared.customer.full_name.is_some());
     let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (code, body) = register(&h, &key, Some(&prepared.issue_id)).await;
+    let (code, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     let sub: Subscription = serde_json::from_value(body).expect("Subscription");
     assert_eq!(
         (sub.status.as_str(), sub.billing_key.as_str()),
         ("ACTIVE", key.as_str())
     );
-    let (_, again) = register(&h, &key, Some(&prepared.issue_id)).await;
+    let (_, again) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
     assert_eq!(again["subscriptionId"], sub.subscription_id.as_str());
     let (code, fetched) = h.get(&format!("/api/subscriptions/{}", sub.subscription_id)).await;
     assert_eq!(code, StatusCode::OK);
@@ -96,7 +96,7 @@ async fn billing_key_issued_but_never_reported_is_stored_from_the_webhook() {
     assert_eq!(stored.status, "ACTIVE");
     assert_eq!(stored.customer_id, "demo-customer-1");
     // Reporting it late maps to the same subscription.
-    let (code, body) = register(&h, &key, Some(&prepared.issue_id)).await;
+    let (code, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(body["subscriptionId"], stored.subscription_id.as_str());
     h.shutdown().await;
@@ -107,7 +107,7 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
     let h = Harness::start().await;
     let prepared = prepare_issue(&h).await;
     let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (_, body) = register(&h, &key, Some(&prepared.issue_id)).await;
+    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
     let sub: Subscription = serde_json::from_value(body).expect("Subscription");
     let mut url = reqwest::Url::parse(&h.sandbox.base_url()).expect("url");
     url.path_segments_mut()
@@ -130,9 +130,7 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
         },
     )
     .await;
-    let (code, body) = h
-        .post(&format!("/api/subscriptions/{}/charge", sub.subscription_id), json!({}))
-        .await;
+    let (code, body) = h.charge(&sub.subscription_id, "charge-after-delete").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"], "subscription_inactive");
     h.shutdown().await;
@@ -143,14 +141,12 @@ async fn charge_pays_with_the_stored_key_and_schedules_the_next_charge() {
     let h = Harness::start().await;
     let prepared = prepare_issue(&h).await;
     let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (_, body) = register(&h, &key, Some(&prepared.issue_id)).await;
+    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
     let sub: Subscription = serde_json::from_value(body).expect("Subscription");
 
     // The charge's answer is lost: the server must find out from PortOne.
     h.set_faults(json!({"loseResponses": 1})).await;
-    let (code, body) = h
-        .post(&format!("/api/subscriptions/{}/charge", sub.subscription_id), json!({}))
-        .await;
+    let (code, body) = h.charge(&sub.subscription_id, "charge-1").await;
     assert_eq!(code, StatusCode::OK, "{body}");
     let charge: ChargeResult = serde_json::from_value(body).expect("ChargeResult");
     assert_eq!(charge.status, OrderStatus::Paid);

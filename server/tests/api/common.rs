@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use checkout_server::config::{Config, PortOneConfig, RetryPolicy};
+use checkout_server::config::{Config, Limits, PortOneConfig, ReconcileConfig, RetryPolicy};
 use checkout_server::RunningServer;
 use portone_checkout::protocol::{PaymentStatus, PreparedPayment};
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -21,6 +21,8 @@ pub struct Harness {
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub webhook_secrets: Vec<String>,
+    /// Applied to the server's config at every (re)start.
+    pub tweak: fn(&mut Config),
 }
 
 pub fn test_retry() -> RetryPolicy {
@@ -41,6 +43,16 @@ impl Harness {
     /// `webhooks`: whether the sandbox delivers webhooks to the server.
     /// `secrets`: the server's webhook secrets (default: the sandbox's).
     pub async fn start_with(webhooks: bool, secrets: Option<Vec<String>>) -> Harness {
+        Self::start_full(webhooks, secrets, |_| {}).await
+    }
+
+    /// Like [`Harness::start_with`], with `tweak` applied to the server's
+    /// config at every start.
+    pub async fn start_configured(webhooks: bool, tweak: fn(&mut Config)) -> Harness {
+        Self::start_full(webhooks, None, tweak).await
+    }
+
+    async fn start_full(webhooks: bool, secrets: Option<Vec<String>>, tweak: fn(&mut Config)) -> Harness {
         let sandbox = portone_sandbox::spawn(SandboxConfig::for_tests())
             .await
             .expect("sandbox starts");
@@ -55,6 +67,7 @@ impl Harness {
                 .expect("client"),
             dir,
             webhook_secrets,
+            tweak,
         };
         h.start_server().await;
         if webhooks {
@@ -73,14 +86,27 @@ impl Harness {
         let mut portone = PortOneConfig::sandbox(self.sandbox.base_url());
         portone.webhook_secrets = self.webhook_secrets.clone();
         portone.retry = test_retry();
-        Config {
+        let mut config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
             database_path: self.db_path(),
             static_dir: None,
             portone,
             sandbox_public_url: None,
             cors_origins: Vec::new(),
-        }
+            // Sweeps run when a test asks (`reconcile::run_once`) or where a
+            // test turns them on.
+            reconcile: ReconcileConfig {
+                enabled: false,
+                ..ReconcileConfig::default()
+            },
+            // Tests send many requests from one address.
+            limits: Limits {
+                rate_burst: 0,
+                ..Limits::default()
+            },
+        };
+        (self.tweak)(&mut config);
+        config
     }
 
     pub async fn start_server(&mut self) {
@@ -92,6 +118,30 @@ impl Harness {
         if let Some(s) = self.server.take() {
             s.shutdown().await;
         }
+    }
+
+    /// The server's shared state (for `reconcile::run_once`).
+    pub fn state(&self) -> &checkout_server::AppState {
+        self.server().state()
+    }
+
+    /// Runs one reconciler sweep now.
+    pub async fn reconcile(&self) -> checkout_server::reconcile::Report {
+        checkout_server::reconcile::run_once(self.state())
+            .await
+            .expect("reconciler sweep")
+    }
+
+    /// The sandbox's schedules (`GET /__sandbox/schedules`).
+    pub async fn sandbox_schedules(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/__sandbox/schedules", self.sandbox.base_url()))
+            .send()
+            .await
+            .expect("schedules")
+            .json::<Vec<Value>>()
+            .await
+            .expect("schedules JSON")
     }
 
     pub fn server(&self) -> &RunningServer {
@@ -131,6 +181,22 @@ impl Harness {
             .send()
             .await
             .expect("POST");
+        let status = resp.status();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// `POST /api/subscriptions/{id}/charge` with an `Idempotency-Key`.
+    pub async fn charge(&self, subscription_id: &str, key: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/subscriptions/{subscription_id}/charge", self.base()))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body("{}")
+            .send()
+            .await
+            .expect("POST charge");
         let status = resp.status();
         let body = resp.json().await.unwrap_or(Value::Null);
         (status, body)

@@ -158,7 +158,7 @@ async fn bad_ids_unknown_routes_and_methods_get_error_bodies() {
         "subscription_not_found",
         "subscriptionId",
     );
-    let (code, body) = h.post("/api/subscriptions/x.y/charge", json!({})).await;
+    let (code, body) = h.charge("x.y", "key-1").await;
     assert_error(
         code,
         &body,
@@ -179,7 +179,14 @@ async fn bad_ids_unknown_routes_and_methods_get_error_bodies() {
     let (code, body) = h
         .post("/api/billing-keys", json!({"billingKey": "k", "issueId": "bad id"}))
         .await;
-    assert_error(code, &body, StatusCode::BAD_REQUEST, "invalid_issue_id", "issueId");
+    // Ids are parsed with the body: the refusal names the field and the rule.
+    assert_error(
+        code,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+        "`issueId` may only contain",
+    );
     h.shutdown().await;
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod billing;
 mod inputs;
+mod money_safety;
 mod payments;
 mod reliability;
 mod webhooks;
