@@ -62,6 +62,9 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Con
         portone,
         sandbox_public_url: None,
         cors_origins: Vec::new(),
+        // Production settings: the reconciler sweeps, the rate limit holds.
+        reconcile: Default::default(),
+        limits: Default::default(),
     }
 }
 
@@ -180,6 +183,17 @@ impl Services {
         Ok(self.db()?.fulfilment_count(payment_id).await?)
     }
 
+    /// Every order the backend holds that is not final (read from the
+    /// database directly).
+    pub async fn open_orders(&self) -> anyhow::Result<Vec<Order>> {
+        Ok(self.db()?.open_orders().await?)
+    }
+
+    /// The subscription's pending scheduled charge, if any.
+    pub async fn next_charge(&self, subscription_id: &str) -> anyhow::Result<Option<Order>> {
+        Ok(self.db()?.next_charge(subscription_id).await?)
+    }
+
     /// The backend's subscription for a billing key, if it stored one.
     pub async fn subscription_by_key(
         &self,
@@ -204,6 +218,22 @@ impl Services {
     /// A request to the backend: `(status, JSON body)`.
     pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
         self.send(method, format!("{}{path}", self.shop_url()), body).await
+    }
+
+    /// `POST /api/subscriptions/{id}/charge` with an `Idempotency-Key`.
+    pub async fn charge(&self, subscription_id: &str, idempotency_key: &str) -> anyhow::Result<(u16, Value)> {
+        let url = format!("{}/api/subscriptions/{subscription_id}/charge", self.shop_url());
+        let resp = self
+            .http
+            .post(&url)
+            .header("idempotency-key", idempotency_key)
+            .json(&json!({}))
+            .send()
+            .await
+            .with_context(|| format!("request to {url}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of {url}"))?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     /// `GET /api/payments/{id}` (note: syncs with PortOne if not final).

@@ -124,14 +124,7 @@ async fn issued_but_never_reported(env: &mut Env) -> anyhow::Result<()> {
         .await?;
     ensure!(status == 200 && sub["billingKey"] == json!(key), "{status} {sub}");
     // The stored key works: a charge through the API succeeds.
-    let (status, charge) = env
-        .services
-        .api(
-            "POST",
-            &format!("/api/subscriptions/{}/charge", stored_id(&row)),
-            Some(json!({})),
-        )
-        .await?;
+    let (status, charge) = env.services.charge(&stored_id(&row), "e2e-charge-1").await?;
     ensure!(status == 200 && charge["status"] == "PAID", "charge: {status} {charge}");
     Ok(())
 }

@@ -6,4 +6,5 @@ mod attacks;
 mod billing;
 mod common;
 mod harness;
+mod money;
 mod payments;
