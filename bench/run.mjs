@@ -133,7 +133,8 @@ function vmHwm(pid) {
 }
 
 async function startServer(name, port, db, staticDir) {
-  const args = ["--addr", `127.0.0.1:${port}`, "--db", db, "--portone-api-base", cfg.sandboxUrl];
+  // No rate limit: the load test sends thousands of requests from one address.
+  const args = ["--addr", `127.0.0.1:${port}`, "--db", db, "--portone-api-base", cfg.sandboxUrl, "--rate-burst", "0"];
   if (staticDir) args.push("--static-dir", staticDir);
   const child = start(name, cfg.serverBin, args);
   await waitHttp(`http://127.0.0.1:${port}/api/config`, child);
