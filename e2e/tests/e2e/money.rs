@@ -79,7 +79,8 @@ async fn crafted_link(env: &mut Env) -> anyhow::Result<()> {
     let urls = fetched_urls(env).await?;
     let api: Vec<&String> = urls.iter().filter(|u| u.contains("/api/")).collect();
     ensure!(
-        api.iter().all(|u| !u.contains("/subscriptions/") && !u.contains("/complete")),
+        api.iter()
+            .all(|u| !u.contains("/subscriptions/") && !u.contains("/complete")),
         "no request left the payments routes: {api:?}"
     );
     ensure!(
@@ -179,7 +180,10 @@ async fn unconfirmed_net_cancel(env: &mut Env) -> anyhow::Result<()> {
         .await?;
     pay_and(env, window(env, false), e2e::PgAction::Approve).await?;
     let state = page.wait_state(&["cancelling", "cancelled", "paid", "failed"]).await?;
-    ensure!(state == "cancelling", "the cancel is in progress, not done (state {state})");
+    ensure!(
+        state == "cancelling",
+        "the cancel is in progress, not done (state {state})"
+    );
     let id = page.wait_payment_id().await?;
     let at_portone = env.services.portone_payment(&id).await?.context("payment")?;
     ensure!(at_portone["status"] == "PAID", "{at_portone}");
