@@ -1,8 +1,16 @@
 //! `/__sandbox/...` admin routes: loopback peers only, and every POST, PUT,
 //! DELETE or PATCH must be `Content-Type: application/json` (so a web page
 //! cannot drive the sandbox with a cross-site "simple" request: a JSON request
-//! needs a CORS preflight, which these routes never answer positively). The
-//! SDK-support routes (`/__sandbox/sdk/...`, the window page) are in `lib.rs`.
+//! needs a CORS preflight, which these routes never answer positively).
+//!
+//! Owns the guards and the provider-neutral admin routes: reset, faults,
+//! webhook log and targets, info, schedules, attempts, and the state nudges
+//! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
+//! The nudges answer and notify in PortOne V2's shapes, the only provider so
+//! far. Provider test drivers (V2's `/__sandbox/pay`, ...) come from the
+//! provider (`portone_v2::admin_routes`) and are mounted here under the same
+//! guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
+//! not admin routes: see `window/` and `portone_v2/sdk.rs`.
 
 use std::net::SocketAddr;
 
@@ -16,16 +24,17 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::checkout;
+use crate::api::{ApiError, JsonBody};
 use crate::config::Faults;
-use crate::rest::{self, JsonBody};
-use crate::store::{lock, ApiError, AppState, Status, Store};
+use crate::portone_v2::{self, json as v2_json, webhook as v2_webhook};
+use crate::store::{lock, AppState, Status, Store};
 use crate::webhook;
 
-pub(crate) fn router(st: AppState) -> Router<AppState> {
+/// The admin routes plus `provider_routes` (providers' test drivers), all
+/// behind the loopback and JSON-only guards.
+pub(crate) fn router(st: AppState, provider_routes: Router<AppState>) -> Router<AppState> {
     Router::new()
-        .route("/__sandbox/pay", post(checkout::drive_pay))
-        .route("/__sandbox/issue-billing-key", post(checkout::drive_billing))
+        .merge(provider_routes)
         .route("/__sandbox/payments/{payment_id}/deposit", post(deposit))
         .route("/__sandbox/payments/{payment_id}/settle-pending", post(settle_pending))
         .route("/__sandbox/payments/{payment_id}/attempts", get(attempts))
@@ -129,9 +138,13 @@ async fn deposit(State(st): State<AppState>, Path(payment_id): Path<String>) -> 
         }
         p.set_status(Status::Paid, now);
         p.paid_at = Some(now);
-        Ok((p.transaction_id.clone(), p.notice_urls.clone(), p.to_json(&st.config)))
+        Ok((
+            p.transaction_id.clone(),
+            p.notice_urls.clone(),
+            v2_json::payment(p, &st.config),
+        ))
     })?;
-    webhook::emit_transaction(&st, "Transaction.Paid", &payment_id, &tx, None, &notice);
+    v2_webhook::emit_transaction(&st, "Transaction.Paid", &payment_id, &tx, None, &notice);
     Ok(Json(json))
 }
 
@@ -182,10 +195,10 @@ async fn settle_pending(
             kind,
             p.transaction_id.clone(),
             p.notice_urls.clone(),
-            p.to_json(&st.config),
+            v2_json::payment(p, &st.config),
         ))
     })?;
-    webhook::emit_transaction(&st, kind, &payment_id, &tx, None, &notice);
+    v2_webhook::emit_transaction(&st, kind, &payment_id, &tx, None, &notice);
     Ok(Json(json))
 }
 
@@ -210,7 +223,8 @@ async fn schedules(State(st): State<AppState>) -> Json<Value> {
 }
 
 async fn attempts(State(st): State<AppState>, Path(payment_id): Path<String>) -> Json<Value> {
-    Json(json!({ "attempts": checkout::attempts(&st, &payment_id) }))
+    let attempts = lock(&st.store).attempts.get(&payment_id).copied().unwrap_or(0);
+    Json(json!({ "attempts": attempts }))
 }
 
 async fn webhooks(State(st): State<AppState>) -> Json<Value> {
@@ -231,9 +245,9 @@ async fn billing_key_updated(
             return Err(ApiError::billing_key_deleted());
         }
         bk.revision += 1;
-        Ok((bk.notice_urls.clone(), bk.to_json(&st.config)))
+        Ok((bk.notice_urls.clone(), v2_json::billing_key(bk, &st.config)))
     })?;
-    webhook::emit_billing_key(&st, "BillingKey.Updated", &billing_key, &notice);
+    v2_webhook::emit_billing_key(&st, "BillingKey.Updated", &billing_key, &notice);
     Ok(Json(json))
 }
 
@@ -258,7 +272,7 @@ async fn run_schedules(State(st): State<AppState>, body: axum::body::Bytes) -> R
         .collect();
     let mut ran = Vec::new();
     for id in due {
-        if rest::run_schedule(&st, &id) {
+        if portone_v2::rest::run_schedule(&st, &id) {
             ran.push(id);
         }
     }

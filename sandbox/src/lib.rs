@@ -10,24 +10,31 @@
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Code layout (see also the README's "Code layout"): shared pieces in
+//! `store.rs` (state), `api.rs` (error and body conventions), `faults.rs`
+//! (REST fault guard), `webhook.rs` (delivery), `window/` (the PG window) and
+//! `admin.rs` (`/__sandbox/...`); each provider in its own module
+//! (`portone_v2/`) with its SDK script, REST API, JSON views and webhook
+//! format. [`spawn`] builds the state; `app` merges the routers.
 #![deny(missing_docs)]
 
 mod admin;
-mod checkout;
+mod api;
 mod config;
-mod rest;
+mod faults;
+mod portone_v2;
 mod store;
 mod webhook;
+mod window;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::cors::CorsLayer;
 use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -36,13 +43,14 @@ pub use config::{
     DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_WEBHOOK_SECRET, TOSSPAY_CHANNEL_KEY,
 };
 
-use store::{lock, AppState, FaultState, Inner, Store};
+use faults::FaultState;
+use store::{lock, AppState, Inner, Store};
 
 /// Signs a webhook body the way the sandbox does: returns the
 /// `webhook-signature` header value `v1,<base64>` for `whsec_` secret `secret`.
 pub fn sign_webhook(secret: &str, webhook_id: &str, timestamp: i64, body: &str) -> anyhow::Result<String> {
-    let key = webhook::decode_secret(secret)?;
-    Ok(webhook::sign(&key, webhook_id, timestamp, body))
+    let key = portone_v2::webhook::decode_secret(secret)?;
+    Ok(portone_v2::webhook::sign(&key, webhook_id, timestamp, body))
 }
 
 /// A sandbox serving in a background tokio task.
@@ -80,29 +88,20 @@ impl RunningSandbox {
     }
 }
 
-/// Builds the whole application router. Only the SDK-support routes (called
-/// from merchant pages on other origins) send CORS headers; the admin routes
-/// send none and answer no preflight, see `admin.rs`.
+/// Builds the whole application router from each concern's routes. Only the
+/// SDK-support routes (called from merchant pages on other origins: the SDK
+/// scripts, `/__sandbox/sdk/...`) send CORS headers; the admin routes send none
+/// and answer no preflight, see `admin.rs`. A new provider adds its
+/// `router(..)` here and its drivers to the `admin::router` call.
 fn app(st: AppState) -> Router {
-    let cors = CorsLayer::permissive();
-    let sdk = Router::new()
-        .route("/v2/browser-sdk.js", get(checkout::sdk_js))
-        .route("/__sandbox/sdk/payment", post(checkout::sdk_payment))
-        .route("/__sandbox/sdk/issue-billing-key", post(checkout::sdk_billing))
-        .route(
-            "/__sandbox/sdk/sessions/{session_id}/complete",
-            post(checkout::sdk_complete),
-        )
-        .layer(cors);
     Router::new()
-        .merge(rest::router(st.clone()))
-        .merge(admin::router(st.clone()))
-        .merge(sdk)
-        .route("/__sandbox/window/{session_id}", get(checkout::window_page))
+        .merge(portone_v2::router(st.clone()))
+        .merge(window::router())
+        .merge(admin::router(st.clone(), portone_v2::admin_routes()))
         .fallback(|| async {
-            store::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
+            api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
         })
-        .layer(DefaultBodyLimit::max(rest::BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http()
                 .on_request(DefaultOnRequest::new().level(Level::INFO))
@@ -125,7 +124,8 @@ fn load_store(config: &SandboxConfig) -> anyhow::Result<Store> {
 
 fn new_state(config: &SandboxConfig, store: Store) -> anyhow::Result<AppState> {
     Ok(Arc::new(Inner {
-        webhooks: webhook::Webhooks::new(&config.webhook_secret, config.webhook_timeout)?,
+        portone_v2: portone_v2::V2State::new(config)?,
+        webhooks: webhook::Webhooks::new(config.webhook_timeout)?,
         faults: Mutex::new(FaultState {
             faults: config.faults.clone(),
             ..FaultState::default()
@@ -140,17 +140,8 @@ fn new_state(config: &SandboxConfig, store: Store) -> anyhow::Result<AppState> {
 pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
     let listener = TcpListener::bind(config.addr).await?;
     config.addr = listener.local_addr()?;
-    let store = load_store(&config)?;
-    let schedules: Vec<_> = store
-        .schedules
-        .values()
-        .filter(|s| s.status == "SCHEDULED")
-        .map(|s| (s.id.clone(), s.time_to_pay))
-        .collect();
-    let state = new_state(&config, store)?;
-    for (id, at) in schedules {
-        rest::spawn_schedule_timer(&state, id, at);
-    }
+    let state = new_state(&config, load_store(&config)?)?;
+    portone_v2::resume(&state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());
     let server = tokio::spawn(async move {
@@ -228,16 +219,5 @@ mod tests {
         ] {
             assert_eq!(admin_status_as(lo, ct).await, 415, "{ct:?}");
         }
-    }
-
-    #[test]
-    fn the_window_page_escapes_html_and_formats_krw() {
-        assert_eq!(
-            checkout::escape_html(r#"<script>alert("x")</script>&'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
-        );
-        assert_eq!(checkout::format_amount(1234567, "KRW"), "1,234,567원");
-        assert_eq!(checkout::format_amount(100, "KRW"), "100원");
-        assert_eq!(checkout::format_amount(1999, "USD"), "19.99 USD");
     }
 }

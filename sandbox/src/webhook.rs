@@ -1,17 +1,23 @@
-//! Webhook events (version 2024-04-25), Standard Webhooks signing, delivery with retries.
+//! Webhook delivery, shared by every provider: fan-out of an event to the
+//! configured URLs (or the `webhook-targets` override) plus the caller's
+//! `noticeUrls`, retries with exponential backoff, the webhook faults (`delay`,
+//! `duplicate`, `reorder`, `drop`), the delivery log behind
+//! `GET /__sandbox/webhooks`, and the loopback check on caller-supplied URLs
+//! ([`check_target`]).
+//!
+//! A provider builds the body and decides how each attempt is authenticated:
+//! [`emit`] takes the finished body and an optional [`Signer`] that adds
+//! headers per attempt. PortOne V2's bodies and Standard Webhooks signature are
+//! in `portone_v2/webhook.rs`; a provider whose notifications are unsigned
+//! passes `None` and gets only `Content-Type: application/json`.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use chrono::Utc;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use serde_json::{json, Value};
-use sha2::Sha256;
 
-use crate::store::{lock, new_id, ts, AppState};
+use crate::store::{lock, new_id, AppState};
 
 /// Number of retries after the first attempt.
 pub(crate) const MAX_RETRIES: u32 = 5;
@@ -34,30 +40,29 @@ pub(crate) struct Delivery {
     pub body: String,
 }
 
+/// Headers that authenticate one delivery attempt, computed per attempt from
+/// `(state, webhook id, unix timestamp of the attempt, body)`.
+pub(crate) type Signer = fn(&AppState, &str, i64, &str) -> Vec<(&'static str, String)>;
+
 /// An emitted event, before it is fanned out to URLs.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
+    /// Stays the same across retries and duplicates.
     pub webhook_id: String,
+    /// The event type, for the delivery log (`Transaction.Paid`, ...).
     pub kind: String,
     pub body: String,
     pub urls: Vec<String>,
+    pub signer: Option<Signer>,
 }
 
 /// Webhook bookkeeping.
 pub(crate) struct Webhooks {
-    key: Vec<u8>,
     client: reqwest::Client,
     pub deliveries: Mutex<Vec<Delivery>>,
     /// Event held back by the `reorder` fault.
     held: Mutex<Option<Event>>,
     pub extra_urls: Mutex<Option<Vec<String>>>,
-}
-
-/// Decodes a `whsec_` secret to its key bytes.
-pub(crate) fn decode_secret(secret: &str) -> anyhow::Result<Vec<u8>> {
-    let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-    B64.decode(b64)
-        .map_err(|e| anyhow::anyhow!("webhook secret is not whsec_<base64>: {e}"))
 }
 
 /// Checks one caller-supplied webhook URL (a `noticeUrls` entry or a
@@ -90,21 +95,10 @@ pub(crate) fn check_target(field: &str, raw: &str, allow_external: bool) -> Resu
     }
 }
 
-/// `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
-pub(crate) fn sign(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
-}
-
 impl Webhooks {
-    pub fn new(secret: &str, timeout: Duration) -> anyhow::Result<Self> {
+    /// Delivery with a per-attempt `timeout`.
+    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
         Ok(Webhooks {
-            key: decode_secret(secret)?,
             client: reqwest::Client::builder().timeout(timeout).no_proxy().build()?,
             deliveries: Mutex::new(Vec::new()),
             held: Mutex::new(None),
@@ -112,6 +106,7 @@ impl Webhooks {
         })
     }
 
+    /// Forgets the delivery log, a held event and the `webhook-targets` override.
     pub fn reset(&self) {
         lock(&self.deliveries).clear();
         *lock(&self.held) = None;
@@ -119,34 +114,11 @@ impl Webhooks {
     }
 }
 
-/// Emits a transaction event for a payment.
-pub(crate) fn emit_transaction(
-    st: &AppState,
-    kind: &str,
-    payment_id: &str,
-    transaction_id: &str,
-    cancellation_id: Option<&str>,
-    notice_urls: &[String],
-) {
-    let mut data = json!({
-        "storeId": st.config.store_id,
-        "paymentId": payment_id,
-        "transactionId": transaction_id,
-    });
-    if let Some(c) = cancellation_id {
-        data["cancellationId"] = c.into();
-    }
-    emit(st, kind, data, notice_urls);
-}
-
-/// Emits a billing-key event.
-pub(crate) fn emit_billing_key(st: &AppState, kind: &str, billing_key: &str, notice_urls: &[String]) {
-    let data = json!({ "storeId": st.config.store_id, "billingKey": billing_key });
-    emit(st, kind, data, notice_urls);
-}
-
-fn emit(st: &AppState, kind: &str, data: Value, notice_urls: &[String]) {
-    let body = json!({ "type": kind, "timestamp": ts(Utc::now()), "data": data }).to_string();
+/// Sends the event `kind` with `body` to the configured URLs (or the
+/// `webhook-targets` override) and `notice_urls`, applying the webhook faults;
+/// delivery and retries run in the background. `signer` adds each attempt's
+/// authentication headers (`None`: unsigned).
+pub(crate) fn emit(st: &AppState, kind: &str, body: String, notice_urls: &[String], signer: Option<Signer>) {
     let mut urls: Vec<String> = lock(&st.webhooks.extra_urls)
         .clone()
         .unwrap_or_else(|| st.config.webhook_urls.clone());
@@ -160,6 +132,7 @@ fn emit(st: &AppState, kind: &str, data: Value, notice_urls: &[String]) {
         kind: kind.to_owned(),
         body,
         urls,
+        signer,
     };
     let faults = lock(&st.faults).faults.webhook.clone();
     tracing::info!(webhook_id = %event.webhook_id, kind, targets = event.urls.len(), "webhook event");
@@ -270,18 +243,13 @@ async fn deliver(
     loop {
         attempt += 1;
         let now = Utc::now().timestamp();
-        let signature = sign(&st.webhooks.key, &event.webhook_id, now, &event.body);
-        let res = st
-            .webhooks
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &event.webhook_id)
-            .header("webhook-timestamp", now.to_string())
-            .header("webhook-signature", signature)
-            .body(event.body.clone())
-            .send()
-            .await;
+        let mut req = st.webhooks.client.post(url).header("content-type", "application/json");
+        if let Some(signer) = event.signer {
+            for (name, value) in signer(st, &event.webhook_id, now, &event.body) {
+                req = req.header(name, value);
+            }
+        }
+        let res = req.body(event.body.clone()).send().await;
         let (ok, code, err) = match res {
             Ok(r) => (r.status().is_success(), Some(r.status().as_u16()), None),
             Err(e) => (false, None, Some(e.to_string())),

@@ -1,54 +1,33 @@
-//! The PortOne REST API stand-in (`/payments/...`, `/billing-keys/...`).
+//! PortOne V2's REST API: `GET /payments/{id}`, `POST /payments/{id}/pre-register`,
+//! `.../cancel`, `.../billing-key` (charge a billing key), `.../schedule`, and
+//! `GET`/`DELETE /billing-keys/{key}`, plus the schedule timers behind
+//! `.../schedule` (resumed at start, run early by `POST /__sandbox/schedules/run`).
+//!
+//! Every route first checks V2's `Authorization: PortOne <API secret>` (401
+//! `UNAUTHORIZED`), then goes through the shared fault guard (`faults.rs`),
+//! whose refusals are rendered here in V2's `{type, message}` shape.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use rand::Rng as _;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::{json as views, webhook};
+use crate::api::{ApiError, JsonBody};
+use crate::faults::{self, Refusal};
 use crate::store::{
-    lock, new_id, ts, ApiError, AppState, CancellationRec, PaymentRec, PreRegistration, ScheduleRec, Status,
+    lock, new_id, ts, AppState, CancellationRec, PaymentRec, PreRegistration, ScheduleRec, Status, Store,
 };
-use crate::webhook;
+use crate::webhook::check_target;
 
-/// Largest accepted request body.
-pub(crate) const BODY_LIMIT: usize = 64 * 1024;
-
-/// A JSON body parsed with PortOne-shaped errors (400/413 `INVALID_REQUEST`).
-pub(crate) struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            let status = e.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    status,
-                    "INVALID_REQUEST",
-                    format!("request body is larger than {BODY_LIMIT} bytes"),
-                )
-            } else {
-                ApiError::invalid(format!("could not read the request body: {e}"))
-            }
-        })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
-    }
-}
-
-pub(crate) fn router(st: AppState) -> Router<AppState> {
+pub(super) fn router(st: AppState) -> Router<AppState> {
     Router::new()
         .route("/payments/{payment_id}", get(get_payment))
         .route("/payments/{payment_id}/pre-register", post(pre_register))
@@ -59,11 +38,16 @@ pub(crate) fn router(st: AppState) -> Router<AppState> {
             "/billing-keys/{billing_key}",
             get(get_billing_key).delete(delete_billing_key),
         )
-        .layer(axum::middleware::from_fn_with_state(st, rest_guard))
+        // The last layer runs first: auth, then the faults, then the handler.
+        .layer(from_fn_with_state(
+            faults::Guard::new(st.clone(), render_refusal),
+            faults::guard,
+        ))
+        .layer(from_fn_with_state(st, auth))
 }
 
-/// Auth, then the REST fault modes, then the handler.
-async fn rest_guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+/// `Authorization: PortOne <API secret>`, else 401 `UNAUTHORIZED`.
+async fn auth(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let expected = format!("PortOne {}", st.config.api_secret);
     let authorized = req
         .headers()
@@ -78,70 +62,24 @@ async fn rest_guard(State(st): State<AppState>, req: Request, next: Next) -> Res
         )
         .into_response();
     }
-    let key = format!("{} {}", req.method(), req.uri().path());
-    let (latency, fail, guard_hit, lose) = {
-        let mut f = lock(&st.faults);
-        // `only` scopes latency, 5xx and lost responses; out-of-scope requests use up no counts.
-        let scoped = f.faults.applies_to(&key);
-        let latency = if scoped { f.faults.latency_ms } else { 0 };
-        let mut fail = false;
-        if scoped && f.faults.fail_next > 0 {
-            f.faults.fail_next -= 1;
-            fail = true;
-        } else if scoped && f.faults.error_rate > 0.0 && rand::thread_rng().gen::<f64>() < f.faults.error_rate {
-            fail = true;
-        }
-        let mut guard_hit = false;
-        if !fail && f.faults.consecutive_request_guard {
-            let now = Instant::now();
-            f.last_seen
-                .retain(|_, t| now.duration_since(*t) < Duration::from_secs(1));
-            if f.last_seen.contains_key(&key) {
-                guard_hit = true;
-            } else {
-                f.last_seen.insert(key.clone(), now);
-            }
-        }
-        let mut lose = false;
-        if scoped && !fail && !guard_hit && f.faults.lose_responses > 0 {
-            f.faults.lose_responses -= 1;
-            lose = true;
-        }
-        (latency, fail, guard_hit, lose)
-    };
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    if fail {
-        tracing::info!(%key, "fault: answering 500");
-        return ApiError::new(
+    next.run(req).await
+}
+
+/// The fault guard's refusals as V2 answers them.
+fn render_refusal(r: Refusal) -> Response {
+    match r {
+        Refusal::ServerError => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_SERVER_ERROR",
             "sandbox fault injection: simulated server error",
-        )
-        .into_response();
-    }
-    if guard_hit {
-        tracing::info!(%key, "fault: consecutive request refused");
-        return ApiError::new(
+        ),
+        Refusal::ConsecutiveRequest => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "FORBIDDEN_CONSECUTIVE_REQUEST",
             "같은 요청이 너무 빠르게 반복되었습니다. 1초 후 다시 시도하세요.",
-        )
-        .into_response();
+        ),
     }
-    let res = next.run(req).await;
-    if lose {
-        tracing::info!(%key, status = %res.status(), "fault: dropping the connection after applying the request");
-        let (parts, _) = res.into_parts();
-        let mut parts = parts;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        let stream = futures::stream::once(async {
-            Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox fault: lost response"))
-        });
-        return Response::from_parts(parts, Body::from_stream(stream));
-    }
-    res
+    .into_response()
 }
 
 fn check_store(st: &AppState, store_id: Option<&str>) -> Result<(), ApiError> {
@@ -169,7 +107,7 @@ async fn get_payment(
     check_store(&st, q.store_id.as_deref())?;
     let s = lock(&st.store);
     let p = s.payments.get(&payment_id).ok_or_else(ApiError::payment_not_found)?;
-    Ok(Json(p.to_json(&st.config)))
+    Ok(Json(views::payment(p, &st.config)))
 }
 
 #[derive(Deserialize)]
@@ -311,7 +249,7 @@ async fn cancel(
     if !body.skip_webhook {
         webhook::emit_transaction(&st, kind, &payment_id, &tx, Some(&cancellation.id), &notice);
     }
-    Ok(Json(json!({ "cancellation": cancellation.to_json() })))
+    Ok(Json(json!({ "cancellation": views::cancellation(&cancellation) })))
 }
 
 #[derive(Deserialize, Clone)]
@@ -330,7 +268,7 @@ struct CustomerName {
 
 #[derive(Deserialize, Clone, Default)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct CustomerInput {
+struct CustomerInput {
     id: Option<String>,
     name: Option<CustomerName>,
     email: Option<String>,
@@ -400,8 +338,7 @@ struct BillingKeyPaymentInput {
 /// loopback only unless the sandbox allows external webhooks.
 fn check_notice_urls(st: &AppState, field: &str, urls: Option<&[String]>) -> Result<(), ApiError> {
     for (i, u) in urls.unwrap_or_default().iter().enumerate() {
-        webhook::check_target(&format!("{field}[{i}]"), u, st.config.allow_external_webhooks)
-            .map_err(ApiError::invalid)?;
+        check_target(&format!("{field}[{i}]"), u, st.config.allow_external_webhooks).map_err(ApiError::invalid)?;
     }
     Ok(())
 }
@@ -452,15 +389,7 @@ fn charge(
     schedule_id: Option<String>,
 ) -> Result<(String, DateTime<Utc>), ApiError> {
     let now = Utc::now();
-    let decline = {
-        let mut f = lock(&st.faults);
-        if f.faults.pg_fail_next > 0 {
-            f.faults.pg_fail_next -= 1;
-            true
-        } else {
-            false
-        }
-    };
+    let decline = faults::take_pg_failure(st);
     let customer = input.customer.clone().unwrap_or_default().to_json();
     let mut notice = input.notice_urls.clone().unwrap_or_default();
     let (tx, pg_tx) = st.with_store(|s| {
@@ -527,7 +456,7 @@ fn charge(
     Ok((pg_tx, now))
 }
 
-fn lock_method(s: &crate::store::Store, billing_key: &str) -> String {
+fn lock_method(s: &Store, billing_key: &str) -> String {
     s.billing_keys
         .get(billing_key)
         .map(|b| b.method.clone())
@@ -622,8 +551,21 @@ impl From<&Option<CustomerInput>> for RawCustomer {
     }
 }
 
+/// Re-arms the timers of the schedules still `SCHEDULED` (at start, from a state file).
+pub(super) fn resume_schedules(st: &AppState) {
+    let pending: Vec<_> = lock(&st.store)
+        .schedules
+        .values()
+        .filter(|s| s.status == "SCHEDULED")
+        .map(|s| (s.id.clone(), s.time_to_pay))
+        .collect();
+    for (id, at) in pending {
+        spawn_schedule_timer(st, id, at);
+    }
+}
+
 /// Runs the schedule when its time comes (unless it was run or removed before).
-pub(crate) fn spawn_schedule_timer(st: &AppState, id: String, at: DateTime<Utc>) {
+fn spawn_schedule_timer(st: &AppState, id: String, at: DateTime<Utc>) {
     let st2 = st.clone();
     st.spawn(async move {
         let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -693,7 +635,7 @@ async fn get_billing_key(
         .billing_keys
         .get(&billing_key)
         .ok_or_else(ApiError::billing_key_not_found)?;
-    Ok(Json(bk.to_json(&st.config)))
+    Ok(Json(views::billing_key(bk, &st.config)))
 }
 
 async fn delete_billing_key(
