@@ -1,14 +1,16 @@
 //! The merchant backend as the checkout sees it (feature `components`).
 //!
-//! [`CheckoutBackend`] is the seam: [`HttpBackend`] (gloo-net) talks to any
-//! backend implementing the contract in [`crate::protocol`]; tests script
-//! their own. [`with_retries`] adds a timeout per call and bounded retries
-//! with backoff on network errors, timeouts, 5xx and 429.
+//! Two seams, so a shop that only takes payments implements only payments:
+//! [`PaymentBackend`] (prepare, complete, status) and [`BillingBackend`]
+//! (billing keys). [`HttpBackend`] implements both over `fetch` for any
+//! backend serving the contract in [`crate::protocol`]; tests script their
+//! own. [`with_retries`] adds a timeout per call and bounded retries with
+//! backoff on network errors, timeouts, 408, 429 and 5xx.
 
 use crate::protocol::{
-    complete_path, payment_path, subscription_charge_path, BillingKeyPrepared, ChargeResult, CompleteRequest,
-    ErrorBody, PaymentId, PaymentStatus, PreparedPayment, RegisterBillingKeyRequest, Subscription, SubscriptionId,
-    BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH, IDEMPOTENCY_KEY_HEADER, PAYMENTS_PATH,
+    complete_path, payment_path, BillingKeyPrepared, CompleteRequest, ErrorBody, OrderJson, PaymentId, PaymentStatus,
+    PreparedPayment, RegisterBillingKeyRequest, Subscription, BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH,
+    PAYMENTS_PATH,
 };
 use futures::future::{select, Either, LocalBoxFuture};
 use std::future::Future;
@@ -60,14 +62,13 @@ impl BackendError {
     }
 }
 
-/// The merchant backend's API, as the components use it. Futures are local
-/// (`JsValue`s are not `Send`); the backend object itself is shareable.
-pub trait CheckoutBackend: Send + Sync {
-    /// `POST /api/payments` with the merchant's order JSON.
-    fn prepare_payment<'a>(
-        &'a self,
-        order: &'a serde_json::Value,
-    ) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>>;
+/// The payments half of the merchant backend, as the hooks use it. Futures
+/// are local (`JsValue`s are not `Send`); the backend object itself is
+/// shareable.
+pub trait PaymentBackend: Send + Sync {
+    /// `POST /api/payments` with the merchant's order.
+    fn prepare_payment<'a>(&'a self, order: &'a OrderJson)
+        -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>>;
     /// `POST /api/payments/{paymentId}/complete`.
     fn complete_payment<'a>(
         &'a self,
@@ -79,6 +80,10 @@ pub trait CheckoutBackend: Send + Sync {
         &'a self,
         payment_id: &'a PaymentId,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>>;
+}
+
+/// The billing-key half of the merchant backend.
+pub trait BillingBackend: Send + Sync {
     /// `POST /api/billing-keys/prepare`.
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>>;
     /// `POST /api/billing-keys`.
@@ -161,35 +166,16 @@ impl HttpBackend {
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
-
-    /// `POST /api/subscriptions/{id}/charge` (used by the demo shop) with
-    /// an `Idempotency-Key`: a retry with the same key returns the first
-    /// charge's result instead of charging again.
-    pub async fn charge_subscription(
-        &self,
-        subscription_id: &SubscriptionId,
-        idempotency_key: &str,
-    ) -> Result<ChargeResult, BackendError> {
-        http::post_with(
-            &self.url(&subscription_charge_path(subscription_id)),
-            &serde_json::json!({}),
-            Some((IDEMPOTENCY_KEY_HEADER, idempotency_key)),
-        )
-        .await
-    }
-
-    /// `GET` a JSON document (catalogue, config) from the backend.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, BackendError> {
-        http::get(&self.url(path)).await
-    }
 }
 
-impl CheckoutBackend for HttpBackend {
+impl PaymentBackend for HttpBackend {
     fn prepare_payment<'a>(
         &'a self,
-        order: &'a serde_json::Value,
+        order: &'a OrderJson,
     ) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
-        Box::pin(http::post(self.url(PAYMENTS_PATH), order))
+        Box::pin(
+            async move { http::read(http::send("POST", &self.url(PAYMENTS_PATH), Some(order.as_str())).await?).await },
+        )
     }
 
     fn complete_payment<'a>(
@@ -206,9 +192,17 @@ impl CheckoutBackend for HttpBackend {
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
         Box::pin(http::get(self.url(&payment_path(payment_id))))
     }
+}
 
+impl BillingBackend for HttpBackend {
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>> {
-        Box::pin(async move { http::post(self.url(BILLING_KEYS_PREPARE_PATH), &serde_json::json!({})).await })
+        Box::pin(async move {
+            http::post(
+                self.url(BILLING_KEYS_PREPARE_PATH),
+                &crate::protocol::PrepareBillingKeyRequest {},
+            )
+            .await
+        })
     }
 
     fn register_billing_key<'a>(
@@ -240,7 +234,8 @@ mod http {
     use gloo_net::http::{Request, Response};
     use serde::{de::DeserializeOwned, Serialize};
 
-    async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, BackendError> {
+    /// Reads an answer: the contract's JSON on 2xx, an error body otherwise.
+    pub(super) async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, BackendError> {
         let status = resp.status();
         let text = resp.text().await.map_err(|e| BackendError::Network(e.to_string()))?;
         if !(200..300).contains(&status) {
@@ -249,38 +244,33 @@ mod http {
         serde_json::from_str(&text).map_err(|e| BackendError::Decode(e.to_string()))
     }
 
+    /// Sends a request with an optional JSON body (as text).
+    pub(super) async fn send(method: &str, url: &str, json: Option<&str>) -> Result<Response, BackendError> {
+        let builder = match method {
+            "POST" => Request::post(url),
+            _ => Request::get(url),
+        }
+        .header("Accept", "application/json");
+        let request = match json {
+            Some(body) => builder
+                .header("Content-Type", "application/json")
+                .body(body.to_owned())
+                .map_err(|e| BackendError::Network(e.to_string()))?,
+            None => builder.build().map_err(|e| BackendError::Network(e.to_string()))?,
+        };
+        request.send().await.map_err(|e| BackendError::Network(e.to_string()))
+    }
+
     pub(super) async fn get<T: DeserializeOwned>(url: impl AsRef<str>) -> Result<T, BackendError> {
-        let resp = Request::get(url.as_ref())
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| BackendError::Network(e.to_string()))?;
-        read(resp).await
+        read(send("GET", url.as_ref(), None).await?).await
     }
 
     pub(super) async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
         url: impl AsRef<str>,
         body: &B,
     ) -> Result<T, BackendError> {
-        post_with(url.as_ref(), body, None).await
-    }
-
-    pub(super) async fn post_with<T: DeserializeOwned, B: Serialize + ?Sized>(
-        url: &str,
-        body: &B,
-        header: Option<(&str, &str)>,
-    ) -> Result<T, BackendError> {
-        let mut req = Request::post(url).header("Accept", "application/json");
-        if let Some((name, value)) = header {
-            req = req.header(name, value);
-        }
-        let resp = req
-            .json(body)
-            .map_err(|e| BackendError::Decode(e.to_string()))?
-            .send()
-            .await
-            .map_err(|e| BackendError::Network(e.to_string()))?;
-        read(resp).await
+        let json = serde_json::to_string(body).map_err(|e| BackendError::Network(format!("request body: {e}")))?;
+        read(send("POST", url.as_ref(), Some(&json)).await?).await
     }
 }
 

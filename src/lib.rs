@@ -1,18 +1,25 @@
 //! # portone-checkout
 //!
-//! A Leptos checkout component for [PortOne V2](https://portone.io) payments
-//! (TossPay first, generic over PortOne channels), in layers:
+//! Leptos checkout hooks and components for Korean payment providers
+//! (PortOne V2 with TossPay first), in layers:
 //!
-//! - [`model`]: the typed PortOne V2 browser-SDK requests, responses and
-//!   error codes, plus [validation](model::validate) that reports every
-//!   violation at once. Pure Rust, no DOM; tested with plain `cargo test`.
 //! - [`protocol`]: the JSON contract between the checkout and the merchant
-//!   backend (one definition, shared by the component and `checkout-server`).
-//! - `sdk` (feature `browser`): the thin wasm-bindgen layer: the SDK script
-//!   loader and `request_payment` / `request_issue_billing_key`.
+//!   backend, with typed ids (one definition, shared by the checkout and
+//!   `checkout-server`).
+//! - [`model`]: each provider's typed SDK requests, outcomes, return URLs
+//!   and validation that reports every violation at once.
+//! - [`machine`]: the payment and billing-key flows as pure state machines
+//!   that know no provider. These three layers are pure Rust (no DOM),
+//!   tested with plain `cargo test`.
+//! - [`gateway`] (feature `browser`): the thin wasm-bindgen layer, one
+//!   adapter per provider SDK behind [`gateway::PaymentGateway`].
+//! - [`hooks`] and [`components`] (feature `components` plus the
+//!   rendering mode `csr`, `ssr` or `hydrate`): headless
+//!   [`hooks::use_payment`] / [`hooks::use_billing_key`], and thin views
+//!   over them.
 //!
-//! With `default-features = false` only the pure layers compile, which is
-//! how the reference backend uses this crate.
+//! No feature is on by default: a server using only the contract and the
+//! models (like `checkout-server`) compiles no browser or Leptos code.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -22,10 +29,27 @@ pub mod backend;
 pub mod components;
 #[cfg(feature = "browser")]
 pub mod dom;
+#[cfg(feature = "browser")]
+pub mod gateway;
+#[cfg(feature = "components")]
+pub mod hooks;
 pub mod i18n;
 pub mod machine;
 pub mod model;
 pub mod protocol;
-pub mod redirect;
-#[cfg(feature = "browser")]
-pub mod sdk;
+pub mod return_url;
+
+/// The names most apps need, in one import:
+/// `use portone_checkout::prelude::*;`.
+#[cfg(feature = "components")]
+pub mod prelude {
+    pub use crate::components::{Checkout, CheckoutProvider, IssueBillingKey, PaymentView};
+    pub use crate::gateway::PortOneV2;
+    pub use crate::hooks::{
+        use_billing_key, use_payment, BillingPhase, PaymentPhase, UseBillingKeyOptions, UseBillingKeyReturn,
+        UsePaymentOptions, UsePaymentReturn,
+    };
+    pub use crate::i18n::Lang;
+    pub use crate::model::portone_v2::{PaymentOptions, PgProvider};
+    pub use crate::protocol::{PaymentId, PaymentStatus, PreparedPayment, Subscription};
+}

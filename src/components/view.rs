@@ -1,7 +1,7 @@
-//! The markup shared by `<Checkout>` and `<IssueBillingKey>`: an action
-//! button and an accessible status region with the problem text and a
-//! "check again" button.
+//! The markup shared by every flow: an action button and an accessible
+//! status region with the problem text and a "check again" button.
 
+use leptos::html::Div;
 use leptos::prelude::*;
 
 /// The stable `data-testid`s of one flow's elements.
@@ -13,7 +13,9 @@ pub(crate) struct TestIds {
 }
 
 /// Renders a flow; everything it shows comes in as signals, so the parent
-/// only wires its state machine to these.
+/// only wires a hook to these. After a redirect return (`reveal`), the
+/// status region is scrolled into view and focused once the flow settles,
+/// so a phone shopper sees the outcome rather than an empty page top.
 #[component]
 pub(crate) fn FlowView(
     ids: TestIds,
@@ -22,16 +24,31 @@ pub(crate) fn FlowView(
     #[prop(into)] enabled: Signal<bool>,
     #[prop(into)] busy: Signal<bool>,
     #[prop(into)] label: Signal<String>,
-    #[prop(into)] progress: Signal<&'static str>,
-    #[prop(into)] problem: Signal<Option<(&'static str, Option<String>)>>,
+    #[prop(into)] message: Signal<Option<String>>,
+    #[prop(into)] problem: Signal<bool>,
     #[prop(into)] unknown: Signal<bool>,
     #[prop(into)] check_label: Signal<&'static str>,
     #[prop(optional, into)] payment_id: MaybeProp<String>,
     #[prop(optional, into)] billing_key: MaybeProp<String>,
+    reveal: bool,
     on_action: Callback<()>,
     on_check: Callback<()>,
 ) -> impl IntoView {
     let error_id = ids.error;
+    let status_ref = NodeRef::<Div>::new();
+    if reveal {
+        let revealed = StoredValue::new(false);
+        Effect::new(move |_| {
+            let settled = !busy.get() && name.get() != "idle";
+            if settled && !revealed.get_value() {
+                if let Some(el) = status_ref.get() {
+                    revealed.set_value(true);
+                    el.scroll_into_view();
+                    let _ = el.focus();
+                }
+            }
+        });
+    }
     view! {
         <div
             class=move || format!("pc-checkout pc-checkout--{} {}", name.get(), class.get().unwrap_or_default())
@@ -51,26 +68,25 @@ pub(crate) fn FlowView(
                 class="pc-checkout__status"
                 role="status"
                 aria-live="polite"
+                tabindex="-1"
+                node_ref=status_ref
                 data-testid=ids.status
                 data-state=name
                 data-payment-id=move || payment_id.get()
                 data-billing-key=move || billing_key.get()
             >
-                <span class="pc-checkout__message">{progress}</span>
+                <span class="pc-checkout__message">
+                    {move || if problem.get() { None } else { message.get() }}
+                </span>
                 {move || {
                     problem
                         .get()
-                        .map(|(sentence, detail)| {
+                        .then(|| message.get())
+                        .flatten()
+                        .map(|text| {
                             view! {
                                 <p class="pc-checkout__error" data-testid=error_id>
-                                    <span class="pc-checkout__error-text">{sentence}</span>
-                                    {detail
-                                        .map(|d| {
-                                            view! {
-                                                " "
-                                                <span class="pc-checkout__error-detail">{d}</span>
-                                            }
-                                        })}
+                                    {text}
                                 </p>
                             }
                         })

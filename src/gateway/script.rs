@@ -1,10 +1,11 @@
-//! Loads the PortOne V2 browser SDK script once.
+//! Loads a provider's browser SDK script once (any gateway: the script and
+//! the global it defines are options).
 //!
-//! - An existing `window.PortOne` is used as is.
+//! - An existing `window[global]` is used as is.
 //! - Otherwise the script is injected once: concurrent callers share one
 //!   future, and an existing `<script src>` tag with the same URL is reused.
 //! - A load error, a timeout, or a script that does not define
-//!   `window.PortOne` is a typed [`SdkError`]; the failed tag is removed and
+//!   `window[global]` is a typed [`SdkError`]; the failed tag is removed and
 //!   the next call tries again.
 //! - Off the browser (SSR) it reports [`SdkError::NotAvailable`].
 //!
@@ -14,52 +15,46 @@
 
 use super::SdkError;
 
-/// PortOne's CDN URL of the V2 browser SDK.
-pub const DEFAULT_SDK_URL: &str = "https://cdn.portone.io/v2/browser-sdk.js";
-
-/// How the SDK script is loaded.
+/// How an SDK script is loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LoaderOptions {
-    /// Script URL. Default: [`DEFAULT_SDK_URL`]; point it at the sandbox
-    /// (`http://127.0.0.1:8787/v2/browser-sdk.js`) or a self-hosted copy.
+    /// Script URL (the provider's CDN, the sandbox, or a self-hosted copy).
     pub url: String,
+    /// The global the script defines (`PortOne`, `IMP`, `TossPayments`).
+    pub global: &'static str,
+    /// A method of that global that must be a function once loaded.
+    pub entry: &'static str,
     /// How long to wait for the script, in milliseconds. Default: 10 000.
     pub timeout_ms: u32,
 }
 
-impl Default for LoaderOptions {
-    fn default() -> Self {
+impl LoaderOptions {
+    /// Options for a script URL defining `global` (with `entry`), with the
+    /// default timeout.
+    pub fn new(url: impl Into<String>, global: &'static str, entry: &'static str) -> Self {
         Self {
-            url: DEFAULT_SDK_URL.to_string(),
+            url: url.into(),
+            global,
+            entry,
             timeout_ms: 10_000,
         }
     }
 }
 
-impl LoaderOptions {
-    /// Options for a script URL, with the default timeout.
-    pub fn with_url(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ..Self::default()
-        }
-    }
-}
-
-/// Makes sure `window.PortOne` is defined, loading the script if needed.
+/// Makes sure `window[global]` is defined, loading the script if needed.
 #[cfg(not(target_arch = "wasm32"))]
-pub async fn load_sdk(_options: &LoaderOptions) -> Result<(), SdkError> {
+pub async fn load_script(_options: &LoaderOptions) -> Result<(), SdkError> {
     Err(SdkError::NotAvailable)
 }
 
-/// Makes sure `window.PortOne` is defined, loading the script if needed.
+/// Makes sure `window[global]` is defined, loading the script if needed.
 #[cfg(target_arch = "wasm32")]
-pub async fn load_sdk(options: &LoaderOptions) -> Result<(), SdkError> {
+pub async fn load_script(options: &LoaderOptions) -> Result<(), SdkError> {
     browser::load(options).await
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use browser::portone;
+pub(crate) use browser::global;
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
@@ -78,16 +73,16 @@ mod browser {
         static PENDING: RefCell<HashMap<String, Pending>> = RefCell::new(HashMap::new());
     }
 
-    /// `window.PortOne`, when it is an object.
-    pub(crate) fn portone(window: &Window) -> Option<JsValue> {
-        Reflect::get(window, &JsValue::from_str("PortOne"))
+    /// `window[name]`, when it is an object or a function.
+    pub(crate) fn global(window: &Window, name: &str) -> Option<JsValue> {
+        Reflect::get(window, &JsValue::from_str(name))
             .ok()
             .filter(|v| v.is_object() || v.is_function())
     }
 
     pub(super) async fn load(options: &LoaderOptions) -> Result<(), SdkError> {
         let window = web_sys::window().ok_or(SdkError::NotAvailable)?;
-        if portone(&window).is_some() {
+        if global(&window, options.global).is_some() {
             return Ok(());
         }
         let pending = PENDING.with(|p| {
@@ -210,10 +205,11 @@ mod browser {
     ) -> Result<(), SdkError> {
         let url = options.url;
         let result = match settled {
-            Settled::Loaded if portone(window).is_some() => return Ok(()),
+            Settled::Loaded if global(window, options.global).is_some() => return Ok(()),
             Settled::Loaded => Err(SdkError::NotDefined {
                 url,
-                method: "requestPayment",
+                global: options.global,
+                method: options.entry,
             }),
             Settled::Failed(raw) => Err(SdkError::LoadFailed { url, raw }),
             Settled::TimedOut => Err(SdkError::LoadTimeout {

@@ -1,0 +1,152 @@
+//! The browser layer (feature `browser`): one adapter per provider SDK
+//! behind one seam, [`PaymentGateway`].
+//!
+//! The checkout's state machines know no provider. A gateway opens its
+//! provider's window for a [`PaymentIntent`] / [`BillingIntent`], turns the
+//! SDK's answer into the machines' [`WindowResult`] / [`BillingWindowResult`],
+//! and reads its provider's redirect-return query. Adding a provider is a new
+//! gateway here (and its pure model in [`crate::model`]); nothing else moves.
+//!
+//! - [`script`]: loads an SDK script once (shared by every gateway).
+//! - [`PortOneV2`]: `window.PortOne` (`requestPayment`,
+//!   `requestIssueBillingKey`).
+
+mod error;
+pub mod portone_v2;
+pub mod script;
+
+pub use error::SdkError;
+pub use portone_v2::{PortOneV2, DEFAULT_SDK_URL};
+pub use script::{load_script, LoaderOptions};
+
+use crate::i18n::Lang;
+use crate::machine::{BillingWindowResult, WindowResult};
+use crate::model::Device;
+use crate::protocol::{BillingKeyPrepared, PreparedPayment};
+use crate::return_url::{ReturnError, Returned};
+use futures::future::LocalBoxFuture;
+use std::sync::Arc;
+
+/// What the checkout asks a gateway to open a payment window for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentIntent {
+    /// The order as the backend prepared it (server-computed amount).
+    pub prepared: PreparedPayment,
+    /// Where the provider sends the page back after a redirect (absolute).
+    pub return_url: Option<String>,
+    /// The language of the window.
+    pub lang: Lang,
+}
+
+/// What the checkout asks a gateway to open a billing-key window for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingIntent {
+    /// The issuance as the backend prepared it.
+    pub prepared: BillingKeyPrepared,
+    /// Where the provider sends the page back after a redirect (absolute).
+    pub return_url: Option<String>,
+    /// The language of the window.
+    pub lang: Lang,
+}
+
+/// A provider's browser SDK, as the checkout drives it.
+///
+/// Futures are local (`JsValue`s are not `Send`); the gateway itself is
+/// plain configuration, shareable across the app.
+pub trait PaymentGateway: Send + Sync + 'static {
+    /// A short name for messages (`"PortOne V2"`).
+    fn name(&self) -> &'static str;
+    /// Makes the SDK ready so that a click never waits for the network.
+    fn preload(&self) -> LocalBoxFuture<'_, Result<(), SdkError>>;
+    /// Validates and opens the payment window.
+    fn request_payment<'a>(&'a self, intent: &'a PaymentIntent) -> LocalBoxFuture<'a, Result<WindowResult, SdkError>>;
+    /// Validates and opens the billing-key window.
+    fn request_billing_key<'a>(
+        &'a self,
+        intent: &'a BillingIntent,
+    ) -> LocalBoxFuture<'a, Result<BillingWindowResult, SdkError>>;
+    /// Reads this provider's redirect-return query (`Ok(None)`: an ordinary
+    /// page load).
+    fn parse_return(&self, query: &str) -> Result<Option<Returned>, ReturnError>;
+    /// The query keys a return carries, removed from the address bar once
+    /// read.
+    fn return_keys(&self) -> &'static [&'static str];
+}
+
+/// Any [`PaymentGateway`], shared: what `<CheckoutProvider gateway=...>`
+/// takes (every gateway converts into it).
+#[derive(Clone)]
+pub struct Gateway(pub Arc<dyn PaymentGateway>);
+
+impl<G: PaymentGateway> From<G> for Gateway {
+    fn from(g: G) -> Self {
+        Gateway(Arc::new(g))
+    }
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Gateway").field(&self.0.name()).finish()
+    }
+}
+
+/// Whether a user agent belongs to a phone or tablet.
+pub fn is_mobile_user_agent(ua: &str) -> bool {
+    ["Mobi", "Android", "iPhone", "iPad", "iPod"]
+        .iter()
+        .any(|k| ua.contains(k))
+}
+
+/// The device kind of this browser (from the user agent; PC off the
+/// browser).
+#[cfg(target_arch = "wasm32")]
+pub fn current_device() -> Device {
+    let ua = web_sys::window().and_then(|w| w.navigator().user_agent().ok());
+    let touch_mac = web_sys::window()
+        .map(|w| w.navigator().max_touch_points() > 1)
+        .unwrap_or(false)
+        && ua.as_deref().is_some_and(|u| u.contains("Macintosh"));
+    if touch_mac || ua.as_deref().is_some_and(is_mobile_user_agent) {
+        Device::Mobile
+    } else {
+        Device::Pc
+    }
+}
+
+/// The device kind of this browser (from the user agent; PC off the
+/// browser).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn current_device() -> Device {
+    Device::Pc
+}
+
+/// `Date.now()` in milliseconds, `None` off the browser.
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> Option<i64> {
+    // Date.now() is an integral number of milliseconds.
+    Some(js_sys::Date::now() as i64)
+}
+
+/// `Date.now()` in milliseconds, `None` off the browser.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> Option<i64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mobile_user_agents_are_recognised() {
+        assert!(is_mobile_user_agent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+        ));
+        assert!(is_mobile_user_agent(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/120 Mobile Safari/537.36"
+        ));
+        assert!(!is_mobile_user_agent(
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156 Safari/537.36"
+        ));
+    }
+}
