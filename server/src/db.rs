@@ -11,7 +11,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use portone_checkout::protocol::{OrderStatus, PaymentFailure, PaymentId, PaymentStatus, Product};
+use portone_checkout::protocol::{OrderStatus, PaymentId, PaymentStatus, PgFailure};
+
+use crate::shop_api::Product;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -193,10 +195,11 @@ impl Order {
     pub fn to_status(&self, verified: bool) -> PaymentStatus {
         let status = OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending);
         let failure = match (status, &self.failure_message) {
-            (OrderStatus::Failed, Some(message)) => Some(PaymentFailure {
+            (OrderStatus::Failed, Some(message)) => Some(PgFailure {
                 code: self.failure_code.clone(),
                 pg_code: self.failure_pg_code.clone(),
-                message: message.clone(),
+                message: Some(message.clone()),
+                pg_message: None,
             }),
             _ => None,
         };
@@ -493,7 +496,7 @@ impl Db {
         payment_id: &str,
         from: &[&str],
         status: &str,
-        failure: Option<&PaymentFailure>,
+        failure: Option<&PgFailure>,
         message: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
         let placeholders = vec!["?"; from.len()].join(", ");
@@ -506,7 +509,7 @@ impl Db {
             .bind(status)
             .bind(failure.and_then(|f| f.code.clone()))
             .bind(failure.and_then(|f| f.pg_code.clone()))
-            .bind(failure.map(|f| f.message.clone()))
+            .bind(failure.and_then(|f| f.message.clone()))
             .bind(message)
             .bind(now())
             .bind(payment_id);

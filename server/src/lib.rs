@@ -28,6 +28,7 @@ pub mod error;
 pub mod portone;
 pub mod reconcile;
 mod routes;
+pub mod shop_api;
 pub mod sync;
 mod webhook;
 

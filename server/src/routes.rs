@@ -13,10 +13,9 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post, MethodRouter};
 use axum::{Json, Router};
 use portone_checkout::protocol::{
-    check_id, routes as paths, BillingKeyPrepared, ChannelConfig, ChargeResult, ClientConfig, CompleteRequest, IdError,
-    IssueId, OrderStatus, PaymentFailure, PaymentId, PaymentStatus, PrepareItem, PreparedCustomer, PreparedPayment,
-    Product, RegisterBillingKeyRequest, Subscription, SubscriptionId, BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH,
-    CONFIG_PATH, IDEMPOTENCY_KEY_HEADER, PAYMENTS_PATH, PRODUCTS_PATH, WEBHOOK_PATH,
+    check_id, routes as paths, BillingKeyPrepared, CompleteRequest, IdError, IssueId, OrderStatus, PaymentId,
+    PaymentStatus, PgFailure, PreparedCustomer, PreparedPayment, RegisterBillingKeyRequest, Subscription,
+    SubscriptionId, BILLING_KEYS_PATH, BILLING_KEYS_PREPARE_PATH, PAYMENTS_PATH, WEBHOOK_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -30,6 +29,10 @@ use tower_http::timeout::TimeoutLayer;
 use crate::db::{NewOrder, SubscriptionRow};
 use crate::error::ApiError;
 use crate::portone::PortOneError;
+use crate::shop_api::{
+    routes as shop_paths, ChannelConfig, ChargeResult, ClientConfig, PrepareItem, Product, CONFIG_PATH,
+    IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH,
+};
 use crate::sync::{sync_payment, Synced};
 use crate::{
     AppState, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_CUSTOMER_NAME, DEMO_CUSTOMER_PHONE, SUBSCRIPTION_ORDER_NAME,
@@ -235,8 +238,8 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
         .route(paths::COMPLETE, limited(post(complete_payment)))
         .route(BILLING_KEYS_PREPARE_PATH, post(prepare_billing_key))
         .route(BILLING_KEYS_PATH, post(register_billing_key))
-        .route(paths::SUBSCRIPTION, get(subscription))
-        .route(paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
+        .route(shop_paths::SUBSCRIPTION, get(subscription))
+        .route(shop_paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -483,7 +486,11 @@ async fn complete_payment(
     let payment_id: PaymentId = path_id(path, "invalid_payment_id", "paymentId")?;
     let hint: CompleteRequest = parse_optional_json(&body, "CompleteRequest")?;
     // Only a hint: logged, never trusted (the sync reads PortOne).
-    tracing::info!(%payment_id, tx_id = ?hint.tx_id, code = ?hint.code, pg_code = ?hint.pg_code, "complete requested");
+    let (code, pg_code) = hint
+        .failure
+        .as_ref()
+        .map_or((None, None), |f| (f.code.as_deref(), f.pg_code.as_deref()));
+    tracing::info!(%payment_id, tx_id = ?hint.tx_id, ?code, ?pg_code, "complete requested");
     Ok(Json(synced_status(&state, &payment_id, false).await?))
 }
 
@@ -643,15 +650,15 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// What a charge call's own error means once PortOne was read again and
 /// still shows no paid payment.
-fn charge_refusal(e: &PortOneError) -> Option<PaymentFailure> {
+fn charge_refusal(e: &PortOneError) -> Option<PgFailure> {
     match e {
         // A definitive refusal before any payment (unknown or deleted key,
         // invalid request): the charge failed. PortOne's text is logged,
         // never shown.
-        PortOneError::Api { status, kind, .. } if (400..500).contains(status) => Some(PaymentFailure {
+        PortOneError::Api { status, kind, .. } if (400..500).contains(status) => Some(PgFailure {
             code: Some(kind.clone()),
-            pg_code: None,
-            message: "the charge could not be made with the registered payment method".into(),
+            message: Some("the charge could not be made with the registered payment method".into()),
+            ..PgFailure::default()
         }),
         // No answer, a 5xx or an unreadable answer: unknown, retry with the
         // same key.

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use portone_checkout::protocol::PaymentFailure;
+use portone_checkout::protocol::PgFailure;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::config::{Mode, PortOneConfig};
@@ -206,13 +206,15 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
         "FAILED" => {
             let info = payment.failure.clone().unwrap_or_default();
             // The PG's own words first (some PGs require they be shown).
-            let failure = PaymentFailure {
+            let failure = PgFailure {
                 code: None,
                 pg_code: info.pg_code,
-                message: info
-                    .pg_message
-                    .or(info.reason)
-                    .unwrap_or_else(|| "the payment failed".into()),
+                message: Some(
+                    info.pg_message
+                        .or(info.reason)
+                        .unwrap_or_else(|| "the payment failed".into()),
+                ),
+                pg_message: None,
             };
             if db.transition(id, FAILABLE, "FAILED", Some(&failure), None).await? && order.schedule_state.is_some() {
                 // A scheduled charge that failed is not retried by PortOne:

@@ -6,6 +6,8 @@
 
 use leptos::prelude::*;
 use portone_checkout::components::{Checkout, CheckoutProvider};
+use portone_checkout::gateway::PortOneV2;
+use portone_checkout::model::portone_v2::PgProvider;
 
 const SDK_URL: &str = match option_env!("BENCH_SDK_URL") {
     Some(url) => url,
@@ -15,13 +17,11 @@ const SDK_URL: &str = match option_env!("BENCH_SDK_URL") {
 fn main() {
     leptos::mount::mount_to_body(|| {
         view! {
-            <CheckoutProvider
-                store_id="store-sandbox"
-                channel_key="channel-key-sandbox-tosspay"
-                pg="tosspay_v2"
-                sdk_url=SDK_URL
-            >
-                <Checkout order=serde_json::json!({ "items": [{ "productId": "americano", "quantity": 1 }] }) />
+            <CheckoutProvider gateway=PortOneV2::new("store-sandbox")
+                .channel_key("channel-key-sandbox-tosspay")
+                .pg(PgProvider::TosspayV2)
+                .sdk_url(SDK_URL)>
+                <Checkout order=Signal::stored(serde_json::json!({ "items": [{ "productId": "americano", "quantity": 1 }] })) />
             </CheckoutProvider>
         }
     });

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use portone_checkout::protocol::{BillingKeyPrepared, ChargeResult, OrderStatus, Subscription};
+use checkout_server::shop_api::ChargeResult;
+use portone_checkout::protocol::{BillingKeyPrepared, OrderStatus, Subscription};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use checkout_server::config::Config;
-use portone_checkout::protocol::{ChargeResult, OrderStatus, Subscription};
+use checkout_server::shop_api::ChargeResult;
+use portone_checkout::protocol::{OrderStatus, Subscription};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

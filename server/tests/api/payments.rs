@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use portone_checkout::protocol::{ClientConfig, OrderStatus, Product};
+use checkout_server::shop_api::{ClientConfig, Product};
+use portone_checkout::protocol::OrderStatus;
 use reqwest::StatusCode;
 use serde_json::json;
 
