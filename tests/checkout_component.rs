@@ -1,12 +1,16 @@
-//! `<Checkout>` in headless Chromium, with a scripted backend and a
+//! `<Checkout>`, `use_payment` with a button of the merchant's own, and
+//! `<IssueBillingKey>` in headless Chromium, with a scripted backend and a
 //! recording SDK double installed as `window.PortOne`.
 #![cfg(target_arch = "wasm32")]
 
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
-use portone_checkout::backend::{BackendError, CheckoutBackend, RetryPolicy};
-use portone_checkout::components::{Checkout, CheckoutProvider};
+use portone_checkout::backend::{BackendError, BillingBackend, PaymentBackend, RetryPolicy};
+use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
+use portone_checkout::gateway::PortOneV2;
+use portone_checkout::hooks::{use_payment, UsePaymentOptions};
 use portone_checkout::i18n::Lang;
+use portone_checkout::model::portone_v2::PgProvider;
 use portone_checkout::protocol::*;
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -38,7 +42,14 @@ export function install_sdk(mode) {
         case "pending": return new Promise((resolve) => { pending = () => resolve(base); });
       }
     },
-    requestIssueBillingKey() { return Promise.reject(new Error("not in this test")); },
+    requestIssueBillingKey(req) {
+      window.__sdkCalls.push(req);
+      if (window.__sdkMode === "cancel") {
+        return Promise.resolve({ transactionType: "ISSUE_BILLING_KEY", code: "FAILURE_TYPE_PG", message: "cancel",
+          pgCode: "PAY_PROCESS_CANCELED", pgMessage: "사용자가 취소하였습니다." });
+      }
+      return Promise.resolve({ transactionType: "ISSUE_BILLING_KEY", billingKey: "billing-key-1" });
+    },
   };
 }
 export function set_sdk_mode(mode) { window.__sdkMode = mode; }
@@ -47,6 +58,29 @@ export function sdk_calls() { return window.__sdkCalls.length; }
 export function sdk_call(i) { return JSON.stringify(window.__sdkCalls[i]); }
 export function set_query(q) { history.replaceState(null, "", location.pathname + q); }
 export function current_query() { return location.search; }
+export function track_timers() {
+  if (window.__timersTracked) return;
+  window.__timersTracked = true;
+  window.__pending = new Map();
+  const set = window.setTimeout.bind(window), clear = window.clearTimeout.bind(window);
+  window.setTimeout = function (f, ms, ...args) {
+    const id = set(function () { window.__pending.delete(id); if (typeof f === "function") f(...args); }, ms);
+    window.__pending.set(id, ms || 0);
+    return id;
+  };
+  window.__cleared = new Map();
+  window.clearTimeout = function (id) {
+    if (window.__pending.has(id)) {
+      const ms = window.__pending.get(id);
+      window.__cleared.set(ms, (window.__cleared.get(ms) || 0) + 1);
+      window.__pending.delete(id);
+    }
+    return clear(id);
+  };
+}
+export function pending_timers_of(ms) { return Array.from(window.__pending.values()).filter(d => d === ms).length; }
+export function cleared_timers_of(ms) { return window.__cleared.get(ms) || 0; }
+export function active_testid() { return document.activeElement && document.activeElement.getAttribute("data-testid"); }
 "#)]
 extern "C" {
     fn install_sdk(mode: &str);
@@ -56,19 +90,24 @@ extern "C" {
     fn sdk_call(i: u32) -> String;
     fn set_query(q: &str);
     fn current_query() -> String;
+    fn active_testid() -> Option<String>;
+    fn track_timers();
+    fn pending_timers_of(ms: u32) -> u32;
+    fn cleared_timers_of(ms: u32) -> u32;
 }
 
 /// A backend whose answers the test scripts, recording what it is asked.
 #[derive(Default)]
 struct Scripted {
     prepares: AtomicU32,
+    registers: AtomicU32,
     completes: Mutex<Vec<(String, CompleteRequest)>>,
     statuses: AtomicU32,
     /// Complete and status calls fail with a network error while > 0.
     down: AtomicU32,
     status: Mutex<Option<OrderStatus>>,
     /// The failure a `FAILED` answer carries.
-    failure: Mutex<Option<PaymentFailure>>,
+    failure: Mutex<Option<PgFailure>>,
     /// Whether answers say PortOne confirmed them.
     unverified: AtomicU32,
 }
@@ -84,10 +123,10 @@ impl Scripted {
     fn failed_at_portone(&self, pg_code: &str, message: &str) {
         self.set_status(OrderStatus::Failed);
         if let Ok(mut f) = self.failure.lock() {
-            *f = Some(PaymentFailure {
-                code: None,
+            *f = Some(PgFailure {
                 pg_code: Some(pg_code.into()),
-                message: message.into(),
+                message: Some(message.into()),
+                ..PgFailure::default()
             });
         }
     }
@@ -134,21 +173,10 @@ impl Scripted {
     }
 }
 
-impl CheckoutBackend for Scripted {
-    fn prepare_payment<'a>(
-        &'a self,
-        _: &'a serde_json::Value,
-    ) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
+impl PaymentBackend for Scripted {
+    fn prepare_payment<'a>(&'a self, _: &'a OrderJson) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
         self.prepares.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Ok(PreparedPayment {
-                payment_id: PaymentId::parse("order-1").expect("id"),
-                order_name: "아메리카노 2잔".into(),
-                total_amount: 9000,
-                currency: "KRW".into(),
-                customer: None,
-            })
-        })
+        Box::pin(async { Ok(prepared()) })
     }
     fn complete_payment<'a>(
         &'a self,
@@ -167,53 +195,105 @@ impl CheckoutBackend for Scripted {
         self.statuses.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { self.answer(payment_id) })
     }
+}
+
+impl BillingBackend for Scripted {
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>> {
-        Box::pin(async { Err(BackendError::Network("not in this test".into())) })
+        self.prepares.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            Ok(BillingKeyPrepared {
+                issue_id: IssueId::parse("issue-1").expect("id"),
+                issue_name: "정기 구독".into(),
+                customer: PreparedCustomer {
+                    customer_id: Some("customer-1".into()),
+                    ..PreparedCustomer::default()
+                },
+            })
+        })
     }
     fn register_billing_key<'a>(
         &'a self,
-        _: &'a RegisterBillingKeyRequest,
+        body: &'a RegisterBillingKeyRequest,
     ) -> LocalBoxFuture<'a, Result<Subscription, BackendError>> {
-        Box::pin(async { Err(BackendError::Network("not in this test".into())) })
+        self.registers.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            Ok(Subscription {
+                subscription_id: SubscriptionId::parse("sub-1").expect("id"),
+                billing_key: body.billing_key.clone(),
+                status: "ACTIVE".into(),
+                customer_id: "customer-1".into(),
+            })
+        })
+    }
+}
+
+fn prepared() -> PreparedPayment {
+    PreparedPayment {
+        payment_id: PaymentId::parse("order-1").expect("id"),
+        order_name: "아메리카노 2잔".into(),
+        total_amount: 9000,
+        currency: "KRW".into(),
+        customer: None,
     }
 }
 
 struct Page {
     root: HtmlElement,
-    _handle: Box<dyn std::any::Any>,
+    handle: Option<Box<dyn std::any::Any>>,
+}
+
+impl Page {
+    /// Unmounts the app (its owner is cleaned up), keeping the test going.
+    fn unmount(&mut self) {
+        self.handle = None;
+    }
 }
 
 impl Drop for Page {
     fn drop(&mut self) {
+        self.handle = None;
         self.root.remove();
     }
 }
 
-fn mount(backend: Arc<Scripted>, lang: Lang) -> Page {
+/// Mounts `ui` inside a provider wired to `backend` and the SDK double.
+fn mount_with(backend: Arc<Scripted>, lang: Lang, ui: fn() -> AnyView) -> Page {
     let document = web_sys::window().and_then(|w| w.document()).expect("a document");
     let root: HtmlElement = document.create_element("div").expect("a div").unchecked_into();
     document.body().expect("a body").append_child(&root).expect("appended");
-    let backend: Arc<dyn CheckoutBackend> = backend;
+    let payments: Arc<dyn PaymentBackend> = backend.clone();
+    let billing: Arc<dyn BillingBackend> = backend;
     let handle = leptos::mount::mount_to(root.clone(), move || {
+        let gateway = PortOneV2::new("store-test")
+            .channel_key("channel-key-test")
+            .pg(PgProvider::TosspayV2)
+            .sdk_url("http://127.0.0.1:9/never-fetched.js");
         view! {
             <CheckoutProvider
-                store_id="store-test"
-                channel_key="channel-key-test"
-                pg="tosspay_v2"
-                sdk_url="http://127.0.0.1:9/never-fetched.js"
-                backend=backend.clone()
+                gateway
+                backend=payments.clone()
+                billing_backend=billing.clone()
                 lang=lang
                 retry=RetryPolicy { attempts: 2, base_delay_ms: 5, timeout_ms: 2_000 }
             >
-                <Checkout order=Signal::derive(|| json!({"items": [{"productId": "americano", "quantity": 2}]})) />
+                {ui()}
             </CheckoutProvider>
         }
         .into_any()
     });
     Page {
         root,
-        _handle: Box::new(handle),
+        handle: Some(Box::new(handle)),
     }
+}
+
+fn mount(backend: Arc<Scripted>, lang: Lang) -> Page {
+    mount_with(backend, lang, || {
+        view! {
+            <Checkout order=Signal::derive(|| json!({"items": [{"productId": "americano", "quantity": 2}]})) />
+        }
+        .into_any()
+    })
 }
 
 impl Page {
@@ -231,8 +311,12 @@ impl Page {
     }
 
     fn state(&self) -> String {
-        self.el("checkout-status")
-            .get_attribute("data-state")
+        self.state_of("checkout-status")
+    }
+
+    fn state_of(&self, testid: &str) -> String {
+        self.find(testid)
+            .and_then(|e| e.get_attribute("data-state"))
             .unwrap_or_default()
     }
 
@@ -241,9 +325,13 @@ impl Page {
     }
 
     async fn wait_state(&self, want: &str) {
+        self.wait_state_of("checkout-status", want).await;
+    }
+
+    async fn wait_state_of(&self, testid: &str, want: &str) {
         wait_for(
-            || self.state() == want,
-            &format!("data-state={want} (now {})", self.state()),
+            || self.state_of(testid) == want,
+            &format!("{testid} data-state={want} (now {})", self.state_of(testid)),
         )
         .await;
     }
@@ -312,7 +400,10 @@ async fn a_decline_is_shown_once_the_backend_confirms_it_with_its_words() {
     assert!(text.contains("잔액이 부족합니다 (PG)."), "the backend's text: {text}");
     let completes = backend.completes();
     assert_eq!(completes.len(), 1, "the window's failure is confirmed by the backend");
-    assert_eq!(completes[0].1.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
+    assert_eq!(
+        completes[0].1.failure.as_ref().and_then(|f| f.pg_code.as_deref()),
+        Some("INSUFFICIENT_BALANCE")
+    );
     assert!(page.pay_button_enabled(), "the customer can try again");
 }
 
@@ -432,6 +523,11 @@ async fn resumes_a_redirect_return_from_saved_storage_and_cleans_the_address_bar
     let page = mount(backend.clone(), Lang::Ko);
     page.wait_state("paid").await;
     assert_eq!(current_query(), "?keep=1", "the result is removed from the address bar");
+    wait_for(
+        || active_testid().as_deref() == Some("checkout-status"),
+        "the outcome to be focused (and scrolled into view)",
+    )
+    .await;
     assert_eq!(backend.completes()[0].1.tx_id.as_deref(), Some("tx-9"));
     assert_eq!(sdk_calls(), 0, "a return does not call the SDK again");
     let saved = web_sys::window()
@@ -577,4 +673,157 @@ async fn the_order_is_prepared_before_the_click_so_the_click_goes_straight_to_th
     resolve_pending();
     page.wait_state("paid").await;
     assert_eq!(backend.prepares.load(Ordering::SeqCst), 1);
+}
+
+/// A shop's own button and status line, driven by `use_payment`.
+#[component]
+fn OwnButton() -> impl IntoView {
+    let payment = use_payment(UsePaymentOptions::order(Signal::derive(
+        || json!({"items": [{"productId": "americano", "quantity": 2}]}),
+    )));
+    view! {
+        <button data-testid="own-pay" disabled=move || !payment.can_pay.get() on:click=move |_| payment.pay.run(())>
+            "Buy now"
+        </button>
+        <p data-testid="own-phase" data-state=move || payment.phase.get().name()>{move || payment.message.get()}</p>
+        <p data-testid="own-id">{move || payment.payment_id.get().map(|id| id.to_string())}</p>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_button_of_the_shops_own_pays_through_the_hook() {
+    reset();
+    install_sdk("success");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::En, || view! { <OwnButton /> }.into_any());
+    assert!(page.find("checkout-pay").is_none(), "no built-in button");
+    wait_for(
+        || !page.el("own-pay").has_attribute("disabled"),
+        "the own button enabled",
+    )
+    .await;
+    page.el("own-pay").click();
+    page.wait_state_of("own-phase", "paid").await;
+    assert_eq!(page.el("own-id").text_content().as_deref(), Some("order-1"));
+    assert!(
+        page.el("own-phase")
+            .text_content()
+            .unwrap_or_default()
+            .contains("Payment complete"),
+        "the hook's message"
+    );
+    assert_eq!(sdk_calls(), 1);
+    assert_eq!(backend.completes().len(), 1);
+}
+
+/// An order prepared by the shop's own function (no prepare route).
+#[component]
+fn OwnPrepare() -> impl IntoView {
+    let payment = use_payment(UsePaymentOptions::prepare(|| async { Ok(prepared()) }).prepare_early(false));
+    view! { <portone_checkout::components::PaymentView payment /> }
+}
+
+#[wasm_bindgen_test]
+async fn an_order_prepared_by_the_shops_own_function_pays_without_the_prepare_route() {
+    reset();
+    install_sdk("success");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::Ko, || view! { <OwnPrepare /> }.into_any());
+    wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
+    page.el("checkout-pay").click();
+    page.wait_state("paid").await;
+    assert_eq!(
+        backend.prepares.load(Ordering::SeqCst),
+        0,
+        "the backend's prepare route is not used"
+    );
+    let sent: serde_json::Value = serde_json::from_str(&sdk_call(0)).unwrap_or_default();
+    assert_eq!(sent["paymentId"], json!("order-1"));
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_while_checking_again_sends_no_further_request() {
+    reset();
+    track_timers();
+    install_sdk("success");
+    let backend = Scripted::new();
+    backend.down.store(1, Ordering::SeqCst);
+    let mut page = mount(backend.clone(), Lang::Ko);
+    wait_for(|| page.pay_button_enabled(), "an enabled pay button").await;
+    page.el("checkout-pay").click();
+    page.wait_state("unknown").await;
+    // An automatic re-check is now scheduled (2 s after entering unknown).
+    wait_for(|| pending_timers_of(2_000) == 1, "the re-check timer").await;
+    let asked = backend.completes().len() as u32 + backend.statuses.load(Ordering::SeqCst);
+    page.unmount();
+    // The aborted task drops its timer, clearing it, when next polled (a
+    // microtask): before it could fire.
+    wait_for(
+        || cleared_timers_of(2_000) == 1,
+        "unmounting to clear the re-check timer",
+    )
+    .await;
+    assert_eq!(pending_timers_of(2_000), 0);
+    // Proving an absence: wait past the scheduled re-check, then count.
+    gloo_timers::future::TimeoutFuture::new(2_600).await;
+    let after = backend.completes().len() as u32 + backend.statuses.load(Ordering::SeqCst);
+    assert_eq!(after, asked, "no request after unmount");
+}
+
+#[wasm_bindgen_test]
+async fn a_billing_key_is_issued_registered_and_shown() {
+    reset();
+    install_sdk("success");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::Ko, || view! { <IssueBillingKey /> }.into_any());
+    wait_for(
+        || !page.el("billing-issue").has_attribute("disabled"),
+        "an enabled issue button",
+    )
+    .await;
+    page.el("billing-issue").click();
+    page.wait_state_of("billing-status", "issued").await;
+    assert_eq!(
+        page.el("billing-status").get_attribute("data-billing-key").as_deref(),
+        Some("billing-key-1")
+    );
+    assert_eq!(backend.registers.load(Ordering::SeqCst), 1);
+    let sent: serde_json::Value = serde_json::from_str(&sdk_call(0)).unwrap_or_default();
+    assert_eq!(sent["issueId"], json!("issue-1"));
+    assert_eq!(sent["customer"]["customerId"], json!("customer-1"));
+}
+
+#[wasm_bindgen_test]
+async fn a_cancelled_billing_window_can_be_retried() {
+    reset();
+    install_sdk("cancel");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::Ko, || view! { <IssueBillingKey /> }.into_any());
+    wait_for(
+        || !page.el("billing-issue").has_attribute("disabled"),
+        "an enabled issue button",
+    )
+    .await;
+    page.el("billing-issue").click();
+    page.wait_state_of("billing-status", "cancelled").await;
+    set_sdk_mode("success");
+    page.el("billing-issue").click();
+    page.wait_state_of("billing-status", "issued").await;
+    assert_eq!(
+        backend.prepares.load(Ordering::SeqCst),
+        1,
+        "the issuance is prepared once"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_unreadable_billing_return_is_refused_without_any_request() {
+    reset();
+    install_sdk("success");
+    set_query("?transactionType=ISSUE_BILLING_KEY");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::Ko, || view! { <IssueBillingKey /> }.into_any());
+    page.wait_state_of("billing-status", "failed").await;
+    assert_eq!(backend.registers.load(Ordering::SeqCst), 0);
+    assert_eq!(current_query(), "");
 }

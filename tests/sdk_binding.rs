@@ -2,8 +2,9 @@
 //! installed as `window.PortOne`.
 #![cfg(target_arch = "wasm32")]
 
-use portone_checkout::model::*;
-use portone_checkout::sdk::{request_issue_billing_key, request_payment, LoaderOptions, SdkError};
+use portone_checkout::gateway::portone_v2::{request_issue_billing_key, request_payment, sdk_loader};
+use portone_checkout::gateway::{LoaderOptions, SdkError};
+use portone_checkout::model::portone_v2::*;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -67,7 +68,7 @@ extern "C" {
 
 fn loader() -> LoaderOptions {
     // window.PortOne is installed by the test, so this URL is never fetched.
-    LoaderOptions::with_url("http://127.0.0.1:9/never-fetched.js")
+    sdk_loader("http://127.0.0.1:9/never-fetched.js")
 }
 
 fn toss_ctx() -> ValidationContext {
@@ -172,8 +173,8 @@ async fn a_resolved_failure_comes_back_as_failed_with_the_pg_message() {
     let Ok(PaymentOutcome::Failed(f)) = out else {
         panic!("expected Failed, got {out:?}");
     };
-    assert_eq!(f.code, ErrorCode::FailureTypePg);
-    assert_eq!(f.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
+    assert_eq!(f.code(), ErrorCode::FailureTypePg);
+    assert_eq!(f.failure.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
     assert_eq!(f.customer_message(), "잔액이 부족합니다.");
 }
 
@@ -181,11 +182,18 @@ async fn a_resolved_failure_comes_back_as_failed_with_the_pg_message() {
 async fn a_rejection_comes_back_as_rejected_with_code_and_message() {
     install_double("reject");
     let out = request_payment(&tosspay_request(), &toss_ctx(), &loader()).await;
-    let Err(SdkError::Rejected { rejection, raw }) = out else {
+    let Err(SdkError::Rejected {
+        code,
+        message,
+        already_paid,
+        raw,
+    }) = out
+    else {
         panic!("expected Rejected, got {out:?}");
     };
-    assert_eq!(rejection.code, Some(ErrorCode::AmountNotEqualToPredefined));
-    assert_eq!(rejection.message, "사전 등록된 금액과 다릅니다");
+    assert_eq!(code.as_deref(), Some("AmountNotEqualToPredefined"));
+    assert_eq!(message, "사전 등록된 금액과 다릅니다");
+    assert!(!already_paid);
     assert!(raw.is_object(), "the raw error is kept for the console");
 }
 
@@ -194,7 +202,7 @@ async fn a_synchronous_throw_inside_the_sdk_is_a_rejection_not_a_panic() {
     install_double("throw");
     let out = request_payment(&tosspay_request(), &toss_ctx(), &loader()).await;
     assert!(
-        matches!(&out, Err(SdkError::Rejected { rejection, .. }) if rejection.code.is_none() && rejection.message.contains("synchronous failure")),
+        matches!(&out, Err(SdkError::Rejected { code, message, .. }) if code.is_none() && message.contains("synchronous failure")),
         "{out:?}"
     );
 }
@@ -259,7 +267,7 @@ async fn billing_keys_come_back_typed() {
     install_double("failure");
     let out = request_issue_billing_key(&req, &toss_ctx(), &loader()).await;
     assert!(
-        matches!(&out, Ok(BillingKeyOutcome::Failed(f)) if f.pg_code.as_deref() == Some("INSUFFICIENT_BALANCE")),
+        matches!(&out, Ok(BillingKeyOutcome::Failed(f)) if f.failure.pg_code.as_deref() == Some("INSUFFICIENT_BALANCE")),
         "{out:?}"
     );
     install_double("undefined");

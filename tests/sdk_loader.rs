@@ -1,7 +1,8 @@
 //! The SDK script loader in headless Chromium.
 #![cfg(target_arch = "wasm32")]
 
-use portone_checkout::sdk::{load_sdk, LoaderOptions, SdkError};
+use portone_checkout::gateway::portone_v2::sdk_loader;
+use portone_checkout::gateway::{load_script as load_sdk, SdkError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -45,7 +46,7 @@ fn sdk_url(tag: &str) -> String {
 #[wasm_bindgen_test]
 async fn concurrent_callers_inject_the_script_exactly_once() {
     reset();
-    let opts = LoaderOptions::with_url(sdk_url("concurrent"));
+    let opts = sdk_loader(sdk_url("concurrent"));
     let (a, b, c) = futures::join!(load_sdk(&opts), load_sdk(&opts), load_sdk(&opts));
     assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
     assert_eq!(tags(&opts.url), 1);
@@ -58,7 +59,7 @@ async fn concurrent_callers_inject_the_script_exactly_once() {
 #[wasm_bindgen_test]
 async fn an_existing_script_tag_is_reused() {
     reset();
-    let opts = LoaderOptions::with_url(sdk_url("existing"));
+    let opts = sdk_loader(sdk_url("existing"));
     // Still loading when the loader finds it.
     let _loading = add_tag(&opts.url);
     let r = load_sdk(&opts).await;
@@ -71,7 +72,7 @@ async fn an_existing_script_tag_is_reused() {
 async fn a_load_failure_is_a_typed_error_and_the_tag_is_removed() {
     reset();
     // Port 9 (discard) on loopback: connection refused, the tag fires `error`.
-    let opts = LoaderOptions::with_url("http://127.0.0.1:9/browser-sdk.js");
+    let opts = sdk_loader("http://127.0.0.1:9/browser-sdk.js");
     let r = load_sdk(&opts).await;
     assert!(
         matches!(&r, Err(SdkError::LoadFailed { url, .. }) if url == &opts.url),
@@ -84,7 +85,7 @@ async fn a_load_failure_is_a_typed_error_and_the_tag_is_removed() {
 async fn the_next_call_succeeds_once_the_script_is_reachable() {
     reset();
     // Defines window.PortOne only once the "network" is back.
-    let opts = LoaderOptions::with_url(
+    let opts = sdk_loader(
         "data:text/javascript,window.__sdkLoads%2B%2B;if(window.__sdkReachable){window.PortOne={requestPayment(){}}}",
     );
     let first = load_sdk(&opts).await;
@@ -106,9 +107,9 @@ async fn a_script_that_never_settles_times_out_with_a_typed_error() {
     let ran = add_tag(url);
     let _ = wasm_bindgen_futures::JsFuture::from(ran).await;
     assert_eq!(loads(), 1);
-    let opts = LoaderOptions {
-        url: url.into(),
+    let opts = portone_checkout::gateway::LoaderOptions {
         timeout_ms: 200,
+        ..sdk_loader(url)
     };
     let r = load_sdk(&opts).await;
     assert!(matches!(r, Err(SdkError::LoadTimeout { timeout_ms: 200, .. })), "{r:?}");

@@ -30,6 +30,11 @@ pub fn setup() -> Result<Tools, String> {
     let mut missing = Vec::new();
     step("wasm32-unknown-unknown target", wasm_target(), &mut missing);
     step("wasm-bindgen-cli", wasm_bindgen_cli(), &mut missing);
+    step(
+        "Trunk.toml tools in step with Cargo.lock",
+        trunk_tools_in_step(),
+        &mut missing,
+    );
     step("wasm-opt (binaryen)", wasm_opt(), &mut missing);
     step("trunk", trunk(), &mut missing);
     let browser = chromium();
@@ -115,6 +120,35 @@ fn wasm_bindgen_cli() -> Result<String, String> {
     } else {
         Err(format!("run `cargo install wasm-bindgen-cli --version {want}` by hand"))
     }
+}
+
+/// The library does not pin wasm-bindgen with `=`: Cargo.lock does, and
+/// every `Trunk.toml` names the same version for trunk's `[tools]`.
+fn trunk_tools_in_step() -> Result<String, String> {
+    let want = locked_wasm_bindgen()?;
+    let mut checked = Vec::new();
+    for file in ["Trunk.toml", "bench/minimal/Trunk.toml"] {
+        let path = root().join(file);
+        let Ok(text) = fs::read_to_string(&path) else { continue };
+        let pinned = text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "wasm_bindgen").then(|| v.trim().trim_matches('"').to_string())
+        });
+        match pinned {
+            Some(v) if v == want => checked.push(file),
+            Some(v) => {
+                return Err(format!(
+                    "{file} [tools] wasm_bindgen is {v} but Cargo.lock has wasm-bindgen {want}: set it to \"{want}\""
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "{file} has no [tools] wasm_bindgen; add wasm_bindgen = \"{want}\""
+                ))
+            }
+        }
+    }
+    Ok(format!("{want} in {}", checked.join(", ")))
 }
 
 fn wasm_opt() -> Result<String, String> {

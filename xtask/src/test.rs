@@ -38,7 +38,11 @@ pub fn count(lines: &[String]) -> Counts {
 enum Kind {
     /// A check (fmt, clippy): pass/fail only.
     Check,
-    /// A test suite; `min` is the least number of tests that must have run.
+    /// A check that also fails when the command's output contains `bad`.
+    CheckAbsent { bad: &'static str },
+    /// A test suite; `min` is the least number of tests that must have run,
+    /// so a suite that silently runs fewer (a feature or a cfg turned off)
+    /// fails.
     Tests { min: u64 },
 }
 
@@ -57,7 +61,16 @@ fn cargo(args: &[&str]) -> Command {
 fn suites(tools: &Tools) -> Vec<Suite> {
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
-    let mut native = cargo(&["test", "--workspace", "--exclude", "e2e"]);
+    // Native runs compile the library with its components (csr), so the
+    // hooks' and gateways' native tests run too.
+    let mut native = cargo(&[
+        "test",
+        "--workspace",
+        "--exclude",
+        "e2e",
+        "--features",
+        "portone-checkout/csr",
+    ]);
     native.env("CHROMEDRIVER", &driver).env("CHROMIUM", &chromium);
     let mut e2e = cargo(&["test", "-p", "e2e"]);
     e2e.env("CHROMEDRIVER", &driver)
@@ -67,6 +80,8 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         "test",
         "-p",
         "portone-checkout",
+        "--features",
+        "csr",
         "--target",
         "wasm32-unknown-unknown",
         "--test",
@@ -84,9 +99,34 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             command: cargo(&["fmt", "--all", "--", "--check"]),
         },
         Suite {
-            name: "clippy (native)",
+            name: "clippy (native, with the demo and components)",
             kind: Kind::Check,
-            command: cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+            command: cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--features",
+                "portone-checkout/demo",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        },
+        Suite {
+            name: "clippy (native, server rendering: --features ssr)",
+            kind: Kind::Check,
+            command: cargo(&[
+                "clippy",
+                "-p",
+                "portone-checkout",
+                "--features",
+                "ssr",
+                "--lib",
+                "--tests",
+                "--",
+                "-D",
+                "warnings",
+            ]),
         },
         Suite {
             name: "clippy (wasm32)",
@@ -95,6 +135,8 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "clippy",
                 "-p",
                 "portone-checkout",
+                "--features",
+                "demo",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--all-targets",
@@ -104,17 +146,38 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             ]),
         },
         Suite {
-            name: "library builds for server-side rendering (--features ssr)",
+            name: "the library builds for hydration (wasm32, --features hydrate)",
             kind: Kind::Check,
             command: cargo(&[
                 "check",
                 "-p",
                 "portone-checkout",
                 "--lib",
-                "--no-default-features",
+                "--features",
+                "hydrate",
+                "--target",
+                "wasm32-unknown-unknown",
+            ]),
+        },
+        Suite {
+            name: "an SSR consumer gets no csr (cargo tree -e features, --features ssr)",
+            kind: Kind::CheckAbsent { bad: "feature \"csr\"" },
+            command: cargo(&[
+                "tree",
+                "-p",
+                "portone-checkout",
                 "--features",
                 "ssr",
+                "-e",
+                "features",
+                "-i",
+                "leptos",
             ]),
+        },
+        Suite {
+            name: "server rendering to HTML (cargo test --features ssr --test ssr)",
+            kind: Kind::Tests { min: 2 },
+            command: cargo(&["test", "-p", "portone-checkout", "--features", "ssr", "--test", "ssr"]),
         },
         Suite {
             name: "demo release build (trunk)",
@@ -123,17 +186,17 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 1 },
+            kind: Kind::Tests { min: 300 },
             command: native,
         },
         Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
-            kind: Kind::Tests { min: 1 },
+            kind: Kind::Tests { min: 33 },
             command: e2e,
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 1 },
+            kind: Kind::Tests { min: 36 },
             command: browser,
         },
     ]
@@ -158,6 +221,8 @@ pub fn test() -> i32 {
         let verdict = match s.kind {
             Kind::Check if ok => "ok".to_string(),
             Kind::Check => "FAILED".to_string(),
+            Kind::CheckAbsent { bad } if ok && !lines.iter().any(|l| l.contains(bad)) => "ok".to_string(),
+            Kind::CheckAbsent { bad } => format!("FAILED: the output contains {bad}"),
             Kind::Tests { min } => {
                 total.passed += c.passed;
                 total.failed += c.failed;
