@@ -3,8 +3,8 @@
 
 use crate::machine::billing::BillingState;
 use crate::machine::payment::CheckoutState;
-use crate::machine::FailureReason;
-use crate::model::Locale;
+use crate::machine::{Failure, FailureReason};
+use crate::model::portone_v2::Locale;
 
 /// The language of the checkout's text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -87,6 +87,8 @@ pub struct Texts {
     pub cancelling: &'static str,
     /// The order expired before it was paid.
     pub expired: &'static str,
+    /// A return link that cannot be read.
+    pub invalid_return: &'static str,
     /// The issuance window is open.
     pub awaiting_issue: &'static str,
     /// Billing key verified and stored.
@@ -116,6 +118,7 @@ static KO: Texts = Texts {
     cancelled_by_merchant: "결제가 취소되었습니다.",
     cancelling: "결제를 취소하고 있습니다. 취소가 확인되면 알려 드립니다.",
     expired: "주문이 만료되었습니다. 다시 주문해 주세요.",
+    invalid_return: "결제 결과 링크를 확인할 수 없습니다. 결제 내역을 확인하신 뒤 다시 시도해 주세요.",
     awaiting_issue: "등록 창에서 결제수단 등록을 진행해 주세요.",
     issued: "결제수단이 등록되었습니다.",
     billing_unknown: "등록 결과를 확인 중입니다.",
@@ -142,6 +145,7 @@ static EN: Texts = Texts {
     cancelled_by_merchant: "The payment was cancelled.",
     cancelling: "The payment is being cancelled. We will confirm once it is done.",
     expired: "This order has expired. Please order again.",
+    invalid_return: "This payment result link cannot be read. Please check your payments before trying again.",
     awaiting_issue: "Please complete the registration in the window.",
     issued: "Your payment method is registered.",
     billing_unknown: "We are still confirming the registration.",
@@ -158,6 +162,7 @@ impl Texts {
             FailureReason::CancelledByCustomer => self.cancelled_by_customer,
             FailureReason::CancelledByMerchant => self.cancelled_by_merchant,
             FailureReason::Expired => self.expired,
+            FailureReason::InvalidReturn => self.invalid_return,
         }
     }
 
@@ -196,6 +201,18 @@ impl Texts {
     }
 }
 
+/// What the customer reads: the state's `sentence`, followed by the
+/// provider's or the backend's words after a failure (`None` when there is
+/// nothing to say).
+pub fn compose(sentence: &str, failure: Option<&Failure>) -> Option<String> {
+    match failure.and_then(|f| f.customer_message.as_deref()) {
+        Some(d) if !sentence.is_empty() => Some(format!("{sentence} {d}")),
+        Some(d) => Some(d.to_owned()),
+        None if sentence.is_empty() => None,
+        None => Some(sentence.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,7 +230,7 @@ mod tests {
     fn an_unknown_outcome_never_reads_as_a_failure() {
         for t in [Lang::Ko.texts(), Lang::En.texts()] {
             let s = t.checkout_status(&CheckoutState::Unknown {
-                order: crate::machine::payment::OrderRef::bare(crate::protocol::PaymentId::parse("p").expect("id")),
+                order: crate::machine::payment::OrderRef::Bare(crate::protocol::PaymentId::parse("p").expect("id")),
                 checks: 0,
             });
             assert!(!s.contains("실패") && !s.to_lowercase().contains("fail"), "{s}");

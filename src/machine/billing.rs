@@ -2,33 +2,11 @@
 //! payment flow: prepare -> SDK -> register the key with the backend ->
 //! verified.
 
-use super::{recheck_delay_ms, Failure, FailureReason};
-use crate::model::{is_user_cancel, BillingKeyOutcome, ErrorCode};
-use crate::protocol::{BillingKeyPrepared, PreparedCustomer, RegisterBillingKeyRequest, Subscription};
-use crate::redirect::BillingKeyReturn;
-use serde::{Deserialize, Serialize};
+use super::{recheck_delay_ms, BillingWindowResult, Failure, FailureReason};
+use crate::protocol::{BillingKeyPrepared, RegisterBillingKeyRequest, Subscription};
 
 /// The issuance the backend prepared (saved before the SDK may redirect).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IssueRef {
-    /// `issueId`.
-    pub issue_id: crate::protocol::IssueId,
-    /// `issueName`.
-    pub issue_name: String,
-    /// The customer (`customerId` set).
-    pub customer: PreparedCustomer,
-}
-
-impl From<BillingKeyPrepared> for IssueRef {
-    fn from(p: BillingKeyPrepared) -> Self {
-        Self {
-            issue_id: p.issue_id,
-            issue_name: p.issue_name,
-            customer: p.customer,
-        }
-    }
-}
+pub type IssueRef = BillingKeyPrepared;
 
 /// The billing-key flow's state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,12 +26,12 @@ pub enum BillingState {
         /// The issuance.
         issue: IssueRef,
     },
-    /// The backend is verifying the key with PortOne.
+    /// The backend is verifying the key with the provider.
     Verifying {
         /// The issuance, if known in this tab.
         issue: Option<IssueRef>,
-        /// The key to verify.
-        billing_key: String,
+        /// What to register.
+        key: RegisterBillingKeyRequest,
         /// Automatic re-checks so far.
         checks: u32,
     },
@@ -80,8 +58,8 @@ pub enum BillingState {
     Unknown {
         /// The issuance, if known.
         issue: Option<IssueRef>,
-        /// The key.
-        billing_key: String,
+        /// What to register.
+        key: RegisterBillingKeyRequest,
         /// Automatic re-checks so far.
         checks: u32,
     },
@@ -96,19 +74,14 @@ pub enum BillingEvent {
     Prepared(BillingKeyPrepared),
     /// Preparing failed (developer detail).
     PrepareFailed(String),
-    /// The SDK promise resolved.
-    Sdk(BillingKeyOutcome),
-    /// The SDK promise rejected before the window opened.
-    SdkRejected {
-        /// The SDK's code, if any.
-        code: Option<ErrorCode>,
-        /// Developer detail.
-        detail: String,
-    },
+    /// The issuance window gave its result.
+    Window(BillingWindowResult),
+    /// The SDK refused before opening the window (developer detail).
+    Rejected(String),
     /// The page loaded with a billing-key result in its query.
     Returned {
         /// The query's result (a hint).
-        ret: BillingKeyReturn,
+        result: BillingWindowResult,
         /// What was saved before leaving.
         saved: Option<IssueRef>,
     },
@@ -130,6 +103,9 @@ pub enum BillingEvent {
         /// The `checks` to match.
         checks: u32,
     },
+    /// The page loaded with a billing-key result query that cannot be read
+    /// (developer detail): nothing is known of any key.
+    ReturnInvalid(String),
 }
 
 /// What the component must do.
@@ -139,7 +115,7 @@ pub enum BillingEffect {
     Prepare,
     /// Save the issuance to `sessionStorage`.
     Save(IssueRef),
-    /// Call `requestIssueBillingKey`.
+    /// Open the provider's billing-key window.
     RequestIssue(IssueRef),
     /// Post the key to the backend (with retries).
     Register(RegisterBillingKeyRequest),
@@ -203,18 +179,17 @@ impl BillingState {
                 vec![F::Save(issue.clone()), F::RequestIssue(issue)],
             )
         };
-        let register = |issue: Option<IssueRef>, billing_key: String, checks: u32| {
-            let body = RegisterBillingKeyRequest {
-                billing_key: billing_key.clone(),
-                issue_id: issue.as_ref().map(|i| i.issue_id.clone()),
-            };
+        let register = |issue: Option<IssueRef>, mut key: RegisterBillingKeyRequest, checks: u32| {
+            if key.issue_id.is_none() {
+                key.issue_id = issue.as_ref().map(|i| i.issue_id.clone());
+            }
             (
                 S::Verifying {
                     issue,
-                    billing_key,
+                    key: key.clone(),
                     checks,
                 },
-                vec![F::Register(body)],
+                vec![F::Register(key)],
             )
         };
         let failed = |issue: Option<IssueRef>, reason: FailureReason, customer_message: Option<String>, detail| {
@@ -235,66 +210,53 @@ impl BillingState {
             (S::Failed { issue: None, .. } | S::Cancelled { issue: None, .. }, E::Issue) => {
                 (S::Preparing, vec![F::Prepare])
             }
-            (S::Preparing, E::Prepared(p)) => request(IssueRef::from(p)),
+            (S::Preparing, E::Prepared(p)) => request(p),
             (S::Preparing, E::PrepareFailed(detail)) => failed(None, FailureReason::Prepare, None, detail),
             (S::Preparing, E::Refused { message, detail }) => {
                 failed(None, FailureReason::Prepare, Some(message), detail)
             }
-            (S::AwaitingIssue { issue }, E::Sdk(BillingKeyOutcome::Issued(k))) => {
-                register(Some(issue), k.billing_key, 0)
-            }
-            (S::AwaitingIssue { issue }, E::Sdk(BillingKeyOutcome::Failed(f))) => {
+            (S::AwaitingIssue { issue }, E::Window(BillingWindowResult::Issued(key))) => register(Some(issue), key, 0),
+            (S::AwaitingIssue { issue }, E::Window(BillingWindowResult::Failed(f))) => {
                 let reason = if f.is_user_cancel() {
                     FailureReason::CancelledByCustomer
                 } else {
                     FailureReason::Pg
                 };
-                let msg = Some(f.customer_message().to_string()).filter(|m| !m.trim().is_empty());
-                failed(Some(issue), reason, msg, format!("{}: {}", f.code, f.message))
+                let detail = format!(
+                    "{}: {}",
+                    f.code.as_deref().unwrap_or("(no code)"),
+                    f.message.as_deref().unwrap_or("")
+                );
+                failed(Some(issue), reason, f.customer_text().map(str::to_owned), detail)
             }
-            (S::AwaitingIssue { issue }, E::Sdk(BillingKeyOutcome::Redirected)) => (S::Redirecting { issue }, vec![]),
-            (S::AwaitingIssue { issue }, E::SdkRejected { code, detail }) => {
-                let detail = match code {
-                    Some(c) => format!("{c}: {detail}"),
-                    None => detail,
-                };
+            (S::AwaitingIssue { issue }, E::Window(BillingWindowResult::Redirected)) => {
+                (S::Redirecting { issue }, vec![])
+            }
+            (S::AwaitingIssue { issue }, E::Rejected(detail)) => {
                 failed(Some(issue), FailureReason::Rejected, None, detail)
             }
-            (s, E::Returned { ret, saved }) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => {
-                match (ret.billing_key, ret.failure) {
-                    (Some(key), None) => register(saved, key, 0),
-                    (_, Some(h)) => {
-                        let reason = if is_user_cancel(&h.code, h.pg_code.as_deref()) {
-                            FailureReason::CancelledByCustomer
-                        } else {
-                            FailureReason::Pg
-                        };
-                        let detail = format!("redirect returned code {}", h.code);
-                        failed(saved, reason, h.pg_message.or(h.message), detail)
-                    }
-                    (None, None) => failed(
-                        saved,
-                        FailureReason::Refused,
-                        None,
-                        "the return URL carries neither a billing key nor a failure".into(),
-                    ),
+            (s, E::Returned { result, saved }) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => match result {
+                BillingWindowResult::Issued(key) => register(saved, key, 0),
+                BillingWindowResult::Failed(f) => {
+                    let reason = if f.is_user_cancel() {
+                        FailureReason::CancelledByCustomer
+                    } else {
+                        FailureReason::Pg
+                    };
+                    let detail = format!("redirect returned code {}", f.code.as_deref().unwrap_or("(none)"));
+                    failed(saved, reason, f.customer_text().map(str::to_owned), detail)
                 }
-            }
+                BillingWindowResult::Redirected => (s, vec![]),
+            },
+            (s, E::ReturnInvalid(detail)) if !s.is_busy() => failed(None, FailureReason::InvalidReturn, None, detail),
             (S::Verifying { .. }, E::Registered(subscription)) => (S::Issued { subscription }, vec![F::Forget]),
             (S::Verifying { issue, .. }, E::Refused { message, detail }) => {
                 failed(issue, FailureReason::Refused, Some(message), detail)
             }
-            (
-                S::Verifying {
-                    issue,
-                    billing_key,
-                    checks,
-                },
-                E::RegisterFailed(_),
-            ) => (
+            (S::Verifying { issue, key, checks }, E::RegisterFailed(_)) => (
                 S::Unknown {
                     issue,
-                    billing_key,
+                    key,
                     checks: checks + 1,
                 },
                 vec![F::ScheduleCheck {
@@ -302,22 +264,10 @@ impl BillingState {
                     checks: checks + 1,
                 }],
             ),
-            (
-                S::Unknown {
-                    issue,
-                    billing_key,
-                    checks,
-                },
-                E::CheckAgain,
-            ) => register(issue, billing_key, checks),
-            (
-                S::Unknown {
-                    issue,
-                    billing_key,
-                    checks,
-                },
-                E::AutoCheck { checks: c },
-            ) if c == checks => register(issue, billing_key, checks),
+            (S::Unknown { issue, key, checks }, E::CheckAgain) => register(issue, key, checks),
+            (S::Unknown { issue, key, checks }, E::AutoCheck { checks: c }) if c == checks => {
+                register(issue, key, checks)
+            }
             (s, _) => (s, vec![]),
         }
     }
@@ -326,7 +276,7 @@ impl BillingState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BillingKeyIssued, SdkFailure};
+    use crate::protocol::{PgFailure, PreparedCustomer};
 
     fn prepared() -> BillingKeyPrepared {
         BillingKeyPrepared {
@@ -342,7 +292,14 @@ mod tests {
     }
 
     fn issue() -> IssueRef {
-        IssueRef::from(prepared())
+        prepared()
+    }
+
+    fn key(billing_key: &str) -> RegisterBillingKeyRequest {
+        RegisterBillingKeyRequest {
+            billing_key: billing_key.into(),
+            issue_id: None,
+        }
     }
 
     fn sub() -> Subscription {
@@ -375,12 +332,8 @@ mod tests {
 
     #[test]
     fn an_issued_key_is_registered_then_issued() {
-        let k = BillingKeyIssued {
-            billing_key: "bk-1".into(),
-            billing_issue_token: None,
-        };
-        let (s, fx) =
-            BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Sdk(BillingKeyOutcome::Issued(k)));
+        let (s, fx) = BillingState::AwaitingIssue { issue: issue() }
+            .on(BillingEvent::Window(BillingWindowResult::Issued(key("bk-1"))));
         assert_eq!(s.name(), "verifying");
         assert_eq!(fx, vec![register("bk-1", Some("issue-1"))]);
         let (s, fx) = s.on(BillingEvent::Registered(sub()));
@@ -397,84 +350,75 @@ mod tests {
 
     #[test]
     fn a_cancel_or_decline_can_be_retried_with_the_same_issue() {
-        let f = SdkFailure {
-            code: ErrorCode::FailureTypePg,
-            message: "m".into(),
+        let f = PgFailure {
+            code: Some("FAILURE_TYPE_PG".into()),
+            message: Some("m".into()),
             pg_code: Some("PAY_PROCESS_CANCELED".into()),
             pg_message: None,
-            payment_id: None,
-            tx_id: None,
         };
-        let (s, _) = BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Sdk(BillingKeyOutcome::Failed(f)));
+        let (s, _) =
+            BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Window(BillingWindowResult::Failed(f)));
         assert_eq!(s.name(), "cancelled");
         assert_eq!(
             s.on(BillingEvent::Issue).1,
             vec![BillingEffect::Save(issue()), BillingEffect::RequestIssue(issue())]
         );
-        let (s, _) = BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::SdkRejected {
-            code: None,
-            detail: "x".into(),
-        });
+        let (s, _) = BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Rejected("x".into()));
         assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Rejected));
     }
 
     #[test]
     fn redirect_and_return_register_the_key_from_the_query() {
         let (s, _) =
-            BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Sdk(BillingKeyOutcome::Redirected));
+            BillingState::AwaitingIssue { issue: issue() }.on(BillingEvent::Window(BillingWindowResult::Redirected));
         assert_eq!(s.name(), "redirecting");
-        let ret = BillingKeyReturn {
-            billing_key: Some("bk-9".into()),
-            billing_issue_token: None,
-            failure: None,
-        };
+        let ret = BillingWindowResult::Issued(key("bk-9"));
         let (s, fx) = BillingState::Idle.on(BillingEvent::Returned {
-            ret: ret.clone(),
+            result: ret.clone(),
             saved: None,
         });
         assert_eq!(s.name(), "verifying");
         assert_eq!(fx, vec![register("bk-9", None)]);
         let (_, fx) = BillingState::Idle.on(BillingEvent::Returned {
-            ret,
+            result: ret,
             saved: Some(issue()),
         });
         assert_eq!(fx, vec![register("bk-9", Some("issue-1"))]);
     }
 
     #[test]
-    fn a_failed_return_is_failed_and_an_empty_return_is_refused() {
-        let ret = BillingKeyReturn {
-            billing_key: None,
-            billing_issue_token: None,
-            failure: Some(crate::redirect::FailureHint {
-                code: "FAILURE_TYPE_PG".into(),
-                message: Some("<b>no</b>".into()),
-                pg_code: None,
-                pg_message: None,
-            }),
-        };
-        let (s, _) = BillingState::Idle.on(BillingEvent::Returned { ret, saved: None });
+    fn a_failed_return_is_failed_and_an_unreadable_return_is_refused_without_a_request() {
+        let failed = BillingWindowResult::Failed(PgFailure {
+            code: Some("FAILURE_TYPE_PG".into()),
+            message: Some("<b>no</b>".into()),
+            ..PgFailure::default()
+        });
+        let (s, _) = BillingState::Idle.on(BillingEvent::Returned {
+            result: failed,
+            saved: None,
+        });
         assert_eq!(
             s.failure().and_then(|f| f.customer_message.as_deref()),
             Some("<b>no</b>")
         );
-        let empty = BillingKeyReturn {
-            billing_key: None,
-            billing_issue_token: None,
-            failure: None,
-        };
-        let (s, _) = BillingState::Idle.on(BillingEvent::Returned {
-            ret: empty,
-            saved: None,
-        });
-        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
+        let (s, fx) = BillingState::Idle.on(BillingEvent::ReturnInvalid("no billingKey".into()));
+        assert_eq!(
+            s.failure().map(|f| f.reason.clone()),
+            Some(FailureReason::InvalidReturn)
+        );
+        assert_eq!(fx, vec![BillingEffect::Forget]);
+        // Retrying after that prepares a new issuance.
+        assert_eq!(s.on(BillingEvent::Issue).1, vec![BillingEffect::Prepare]);
     }
 
     #[test]
     fn a_refused_key_fails_and_an_unreachable_backend_is_unknown_then_resolves() {
         let verifying = BillingState::Verifying {
             issue: Some(issue()),
-            billing_key: "bk-1".into(),
+            key: RegisterBillingKeyRequest {
+                billing_key: "bk-1".into(),
+                issue_id: Some(issue().issue_id),
+            },
             checks: 0,
         };
         let (s, _) = verifying.clone().on(BillingEvent::Refused {

@@ -1,11 +1,37 @@
 //! The checkout flows as pure state machines (no DOM, no network), driven
-//! by the components and tested natively.
+//! by the hooks and tested natively. They know no provider: a gateway
+//! (PortOne V2, ...) turns its SDK's answers into [`WindowResult`] /
+//! [`BillingWindowResult`], and a provider's return-URL parser into
+//! [`crate::return_url::Returned`].
 //!
-//! - [`payment`]: `requestPayment`, PC promise and mobile redirect flows.
-//! - [`billing`]: `requestIssueBillingKey`, the same shape.
+//! - [`payment`]: a payment, PC promise and mobile redirect flows.
+//! - [`billing`]: a billing-key issuance, the same shape.
 
 pub mod billing;
 pub mod payment;
+
+use crate::protocol::{CompleteRequest, PgFailure, RegisterBillingKeyRequest};
+
+/// What a payment window gave back, for any provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowResult {
+    /// The window finished: success or a failure (`report.failure`), both
+    /// only hints the backend confirms with the provider.
+    Finished(CompleteRequest),
+    /// The page is leaving for the provider; it resumes on return.
+    Redirected,
+}
+
+/// What a billing-key window gave back, for any provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillingWindowResult {
+    /// A key (or what the backend needs to get one) to register.
+    Issued(RegisterBillingKeyRequest),
+    /// The window reported a failure or a cancel.
+    Failed(PgFailure),
+    /// The page is leaving for the provider; it resumes on return.
+    Redirected,
+}
 
 /// Why a flow ended in a failed or cancelled state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +52,8 @@ pub enum FailureReason {
     Refused,
     /// The order expired before it was paid: a new one is needed.
     Expired,
+    /// A return URL that cannot be read (a broken or crafted link).
+    InvalidReturn,
 }
 
 /// A failure: what the customer sees is kept apart from developer detail.

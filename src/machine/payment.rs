@@ -5,82 +5,70 @@
 //! back as events. Every transition is tested natively.
 //!
 //! ```text
-//! Idle ─Pay→ Preparing ─Prepared→ AwaitingPayment ─Sdk(Completed)→ Verifying ─Confirmed(PAID)→ Paid
-//!                │                   │  ├─Sdk(Redirected)→ Redirecting ··(page returns)··→ Verifying
-//!                │                   │  ├─Sdk(Failed)→ Failed | Cancelled ─Pay→ AwaitingPayment (same paymentId)
-//!                │                   │  └─SdkRejected→ Failed
-//!                └─PrepareFailed→ Failed            Verifying ─CompleteFailed→ (GET status) ─StatusFailed→ Unknown
+//! Idle ─Pay→ Preparing ─Prepared→ AwaitingPayment ─Window(Finished)→ Verifying ─Confirmed(PAID)→ Paid
+//!                │                   │  ├─Window(Redirected)→ Redirecting ··(page returns)··→ Verifying
+//!                │                   │  └─Rejected→ Failed
+//!                └─PrepareFailed→ Failed            Verifying ─Confirmed(FAILED, verified)→ Failed | Cancelled
+//!                                                   Verifying ─CompleteFailed→ (GET status) ─StatusFailed→ Unknown
+//!                                                   Verifying ─Confirmed(CANCELLING)→ Cancelling ─(re-check)→ Verifying
 //!                                                   Unknown ─CheckAgain→ Verifying
 //! ```
+//!
+//! A failure the window or a return URL reports is a hint like a success:
+//! the backend confirms it with the provider before the page shows it, in
+//! the backend's words.
+//!
+//! ```text
+//! ```
 
-use super::{recheck_delay_ms, Failure, FailureReason};
-use crate::model::{is_user_cancel, ErrorCode, PaymentOutcome};
-use crate::protocol::{CompleteRequest, OrderStatus, PaymentId, PaymentStatus, PreparedCustomer, PreparedPayment};
-use crate::redirect::{FailureHint, PaymentReturn};
-use serde::{Deserialize, Serialize};
+use super::{recheck_delay_ms, Failure, FailureReason, WindowResult};
+use crate::protocol::{CompleteRequest, OrderStatus, PaymentId, PaymentStatus, PgFailure, PreparedPayment};
 
-/// What the checkout knows of the order it is paying (saved in
-/// `sessionStorage` before the SDK is called, so a redirect can resume).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderRef {
-    /// The one `paymentId` of this order, reused for every retry.
-    pub payment_id: PaymentId,
-    /// The order name, when known.
-    #[serde(default)]
-    pub order_name: Option<String>,
-    /// The server-computed amount, when known.
-    #[serde(default)]
-    pub total_amount: Option<i64>,
-    /// The currency, when known.
-    #[serde(default)]
-    pub currency: Option<String>,
-    /// The customer the backend prepared, if any.
-    #[serde(default)]
-    pub customer: Option<PreparedCustomer>,
+/// What the checkout knows of the order it is paying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRef {
+    /// Prepared by the backend in this tab (or saved in `sessionStorage`
+    /// before the page left for the provider): everything a payment needs.
+    Prepared(PreparedPayment),
+    /// Known only by its id (a return URL in a tab without saved state).
+    Bare(PaymentId),
 }
 
 impl From<PreparedPayment> for OrderRef {
     fn from(p: PreparedPayment) -> Self {
-        Self {
-            payment_id: p.payment_id,
-            order_name: Some(p.order_name),
-            total_amount: Some(p.total_amount),
-            currency: Some(p.currency),
-            customer: p.customer,
-        }
+        Self::Prepared(p)
     }
 }
 
 impl OrderRef {
-    /// An order known only by its id (a return without saved state).
-    pub fn bare(payment_id: PaymentId) -> Self {
-        Self {
-            payment_id,
-            order_name: None,
-            total_amount: None,
-            currency: None,
-            customer: None,
+    /// The order's one `paymentId`, reused for every retry.
+    pub fn payment_id(&self) -> &PaymentId {
+        match self {
+            Self::Prepared(p) => &p.payment_id,
+            Self::Bare(id) => id,
         }
     }
 
-    /// The prepared payment, if every field the SDK needs is known.
-    pub fn prepared(&self) -> Option<PreparedPayment> {
-        Some(PreparedPayment {
-            payment_id: self.payment_id.clone(),
-            order_name: self.order_name.clone()?,
-            total_amount: self.total_amount?,
-            currency: self.currency.clone()?,
-            customer: self.customer.clone(),
-        })
+    /// The prepared payment, if everything a payment needs is known.
+    pub fn prepared(&self) -> Option<&PreparedPayment> {
+        match self {
+            Self::Prepared(p) => Some(p),
+            Self::Bare(_) => None,
+        }
     }
 
-    /// Fills unknown fields from the backend's status.
-    fn with_status(mut self, s: &PaymentStatus) -> Self {
-        self.order_name.get_or_insert_with(|| s.order_name.clone());
-        self.total_amount.get_or_insert(s.total_amount);
-        self.currency.get_or_insert_with(|| s.currency.clone());
-        self
+    /// Fills what a bare order lacks from the backend's status.
+    fn with_status(self, s: &PaymentStatus) -> Self {
+        match self {
+            Self::Bare(payment_id) => Self::Prepared(PreparedPayment {
+                payment_id,
+                order_name: s.order_name.clone(),
+                total_amount: s.total_amount,
+                currency: s.currency.clone(),
+                customer: None,
+            }),
+            prepared => prepared,
+        }
     }
 }
 
@@ -119,12 +107,12 @@ pub enum CheckoutState {
         /// The order.
         order: OrderRef,
     },
-    /// The backend is verifying the payment with PortOne.
+    /// The backend is verifying the payment with the provider.
     Verifying {
         /// The order.
         order: OrderRef,
-        /// A failure reported by the return URL (only a hint).
-        hint: Option<FailureHint>,
+        /// A failure the window or the return URL reported (only a hint).
+        hint: Option<PgFailure>,
         /// How many automatic re-checks came before.
         checks: u32,
     },
@@ -262,21 +250,23 @@ pub enum Event {
     Prepared(PreparedPayment),
     /// Preparing failed (developer detail).
     PrepareFailed(String),
-    /// The SDK promise resolved.
-    Sdk(PaymentOutcome),
-    /// The SDK promise rejected before the window opened.
-    SdkRejected {
-        /// The SDK's code, if any.
-        code: Option<ErrorCode>,
+    /// The payment window gave its result.
+    Window(WindowResult),
+    /// The SDK refused before opening the window.
+    Rejected {
+        /// The provider says this order is already paid: verify, do not fail.
+        already_paid: bool,
         /// Developer detail.
         detail: String,
     },
     /// The page loaded with a payment result in its query.
     Returned {
-        /// The query's result (a hint).
-        ret: PaymentReturn,
+        /// The order's id from the query (parsed).
+        payment_id: PaymentId,
+        /// What the query reported (a hint for the backend).
+        report: CompleteRequest,
         /// What was saved before leaving, if this tab still has it.
-        saved: Option<OrderRef>,
+        saved: Option<PreparedPayment>,
     },
     /// The backend answered `complete` or `status`.
     Confirmed(PaymentStatus),
@@ -318,8 +308,8 @@ pub enum Effect {
         generation: u32,
     },
     /// Save the order to `sessionStorage` (before the SDK may redirect).
-    Save(OrderRef),
-    /// Call `requestPayment` for this order.
+    Save(PreparedPayment),
+    /// Open the provider's payment window for this order.
     RequestPayment(PreparedPayment),
     /// Post `complete` (with retries), answering `Confirmed`, `Refused` or
     /// `CompleteFailed`.
@@ -353,7 +343,7 @@ pub enum Effect {
 /// order is forgotten.
 fn ended(order: OrderRef, failure: Failure, cancelled: bool) -> (CheckoutState, Vec<Effect>) {
     let forget = Effect::Forget {
-        payment_id: order.payment_id.clone(),
+        payment_id: order.payment_id().clone(),
     };
     let order = Some(order);
     if cancelled {
@@ -364,21 +354,36 @@ fn ended(order: OrderRef, failure: Failure, cancelled: bool) -> (CheckoutState, 
 }
 
 fn pay_order(order: OrderRef) -> (CheckoutState, Vec<Effect>) {
-    match order.prepared() {
-        Some(p) => (
-            CheckoutState::AwaitingPayment { order: order.clone() },
-            vec![Effect::Save(order), Effect::RequestPayment(p)],
+    match order {
+        OrderRef::Prepared(p) => (
+            CheckoutState::AwaitingPayment {
+                order: OrderRef::Prepared(p.clone()),
+            },
+            vec![Effect::Save(p.clone()), Effect::RequestPayment(p)],
         ),
         // Only a bare return lacks the amount; a fresh order is prepared.
-        None => (CheckoutState::Preparing, vec![Effect::Prepare]),
+        OrderRef::Bare(_) => (CheckoutState::Preparing, vec![Effect::Prepare]),
     }
 }
 
 fn complete(order: &OrderRef, body: CompleteRequest) -> Effect {
     Effect::Complete {
-        payment_id: order.payment_id.clone(),
+        payment_id: order.payment_id().clone(),
         body,
     }
+}
+
+/// Asks the backend about a report (the window's, a return URL's, or none).
+fn verify(order: OrderRef, report: CompleteRequest, checks: u32) -> (CheckoutState, Vec<Effect>) {
+    let effect = complete(&order, report.clone());
+    (
+        CheckoutState::Verifying {
+            order,
+            hint: report.failure,
+            checks,
+        },
+        vec![effect],
+    )
 }
 
 fn unknown(order: OrderRef, checks: u32) -> (CheckoutState, Vec<Effect>) {
@@ -396,7 +401,7 @@ fn unknown(order: OrderRef, checks: u32) -> (CheckoutState, Vec<Effect>) {
 
 fn confirmed(
     order: OrderRef,
-    hint: Option<FailureHint>,
+    hint: Option<PgFailure>,
     checks: u32,
     status: PaymentStatus,
 ) -> (CheckoutState, Vec<Effect>) {
@@ -407,7 +412,7 @@ fn confirmed(
         return unknown(order, checks);
     }
     let forget = Effect::Forget {
-        payment_id: order.payment_id.clone(),
+        payment_id: order.payment_id().clone(),
     };
     match status.status {
         OrderStatus::Paid => (CheckoutState::Paid { order, status }, vec![forget]),
@@ -416,13 +421,13 @@ fn confirmed(
             // Confirmed with PortOne: the backend's words, never the URL's.
             let failure = Failure {
                 reason: FailureReason::Declined,
-                customer_message: status.failure.as_ref().map(|f| f.message.clone()),
+                customer_message: status
+                    .failure
+                    .as_ref()
+                    .and_then(|f| f.customer_text().map(str::to_owned)),
                 detail: format!("the backend reports the payment {} as FAILED", status.payment_id),
             };
-            let cancel = status
-                .failure
-                .as_ref()
-                .is_some_and(|f| is_user_cancel(f.code.as_deref().unwrap_or(""), f.pg_code.as_deref()));
+            let cancel = status.failure.as_ref().is_some_and(PgFailure::is_user_cancel);
             ended(order, failure, cancel)
         }
         OrderStatus::Cancelling => (
@@ -439,10 +444,12 @@ fn confirmed(
         OrderStatus::Cancelled => {
             let failure = Failure {
                 reason: FailureReason::CancelledByMerchant,
-                customer_message: status
-                    .message
-                    .clone()
-                    .or(status.failure.as_ref().map(|f| f.message.clone())),
+                customer_message: status.message.clone().or_else(|| {
+                    status
+                        .failure
+                        .as_ref()
+                        .and_then(|f| f.customer_text().map(str::to_owned))
+                }),
                 detail: format!("the backend reports the payment {} as CANCELLED", status.payment_id),
             };
             (
@@ -470,7 +477,7 @@ fn confirmed(
             // nothing was paid: the attempt ended. The hint only picks which
             // of the checkout's own sentences is shown; its text is not.
             Some(h) => {
-                let cancel = is_user_cancel(&h.code, h.pg_code.as_deref());
+                let cancel = h.is_user_cancel();
                 let failure = Failure {
                     reason: if cancel {
                         FailureReason::CancelledByCustomer
@@ -479,8 +486,8 @@ fn confirmed(
                     },
                     customer_message: None,
                     detail: format!(
-                        "the attempt reported code {} and PortOne confirms nothing was paid",
-                        h.code
+                        "the attempt reported code {} and the provider confirms nothing was paid",
+                        h.code.as_deref().unwrap_or("(none)")
                     ),
                 };
                 ended(order, failure, cancel)
@@ -488,25 +495,6 @@ fn confirmed(
             None => unknown(order, checks),
         },
     }
-}
-
-/// What the SDK's failure says, as a hint for [`confirmed`] and the body of
-/// the `complete` call that asks the backend to confirm it.
-fn sdk_failure_hint(f: &crate::model::SdkFailure) -> (FailureHint, CompleteRequest) {
-    let hint = FailureHint {
-        code: f.code.as_str().to_string(),
-        message: Some(f.message.clone()).filter(|m| !m.trim().is_empty()),
-        pg_code: f.pg_code.clone(),
-        pg_message: f.pg_message.clone(),
-    };
-    let body = CompleteRequest {
-        tx_id: f.tx_id.clone(),
-        code: Some(hint.code.clone()),
-        message: hint.message.clone(),
-        pg_code: hint.pg_code.clone(),
-        pg_message: hint.pg_message.clone(),
-    };
-    (hint, body)
 }
 
 impl CheckoutState {
@@ -574,58 +562,17 @@ impl CheckoutState {
                 vec![],
             ),
 
-            // The SDK's answers.
-            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Completed(done))) => {
-                let body = CompleteRequest {
-                    tx_id: Some(done.tx_id),
-                    ..Default::default()
-                };
-                let effect = complete(&order, body);
-                (
-                    S::Verifying {
-                        order,
-                        hint: None,
-                        checks: 0,
-                    },
-                    vec![effect],
-                )
+            // The window's answers: a success and a failure alike are only
+            // hints the backend confirms with the provider.
+            (S::AwaitingPayment { order }, E::Window(WindowResult::Finished(report))) => verify(order, report, 0),
+            (S::AwaitingPayment { order }, E::Window(WindowResult::Redirected)) => (S::Redirecting { order }, vec![]),
+            // The provider says this order is already paid: ask the backend.
+            (S::AwaitingPayment { order }, E::Rejected { already_paid: true, .. }) => {
+                verify(order, CompleteRequest::default(), 0)
             }
-            // A failure the window reported is a hint too: the backend
-            // confirms it with PortOne before the page shows it.
-            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Failed(f))) => {
-                let (hint, body) = sdk_failure_hint(&f);
-                let effect = complete(&order, body);
-                (
-                    S::Verifying {
-                        order,
-                        hint: Some(hint),
-                        checks: 0,
-                    },
-                    vec![effect],
-                )
-            }
-            (S::AwaitingPayment { order }, E::Sdk(PaymentOutcome::Redirected)) => (S::Redirecting { order }, vec![]),
-            (
-                S::AwaitingPayment { order },
-                E::SdkRejected {
-                    code: Some(ErrorCode::PaymentAlreadyPaid),
-                    ..
-                },
-            ) => {
-                // PortOne says this order is already paid: ask the backend.
-                let effect = complete(&order, CompleteRequest::default());
-                (
-                    S::Verifying {
-                        order,
-                        hint: None,
-                        checks: 0,
-                    },
-                    vec![effect],
-                )
-            }
-            (S::AwaitingPayment { order }, E::SdkRejected { code, detail }) => {
+            (S::AwaitingPayment { order }, E::Rejected { detail, .. }) => {
                 let forget = Effect::Forget {
-                    payment_id: order.payment_id.clone(),
+                    payment_id: order.payment_id().clone(),
                 };
                 (
                     S::Failed {
@@ -633,10 +580,7 @@ impl CheckoutState {
                         failure: Failure {
                             reason: FailureReason::Rejected,
                             customer_message: None,
-                            detail: match code {
-                                Some(c) => format!("{c}: {detail}"),
-                                None => detail,
-                            },
+                            detail,
                         },
                     },
                     vec![forget],
@@ -644,33 +588,26 @@ impl CheckoutState {
             }
 
             // A redirect return: only the backend decides.
-            (s, E::Returned { ret, saved }) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => {
-                let order = saved
-                    .filter(|o| o.payment_id == ret.payment_id)
-                    .unwrap_or_else(|| OrderRef::bare(ret.payment_id.clone()));
-                let body = CompleteRequest {
-                    tx_id: ret.tx_id.clone(),
-                    code: ret.failure.as_ref().map(|f| f.code.clone()),
-                    message: ret.failure.as_ref().and_then(|f| f.message.clone()),
-                    pg_code: ret.failure.as_ref().and_then(|f| f.pg_code.clone()),
-                    pg_message: ret.failure.as_ref().and_then(|f| f.pg_message.clone()),
+            (
+                s,
+                E::Returned {
+                    payment_id,
+                    report,
+                    saved,
+                },
+            ) if !s.is_busy() || matches!(s, S::Redirecting { .. }) => {
+                let order = match saved.filter(|p| p.payment_id == payment_id) {
+                    Some(p) => OrderRef::Prepared(p),
+                    None => OrderRef::Bare(payment_id),
                 };
-                let effect = complete(&order, body);
-                (
-                    S::Verifying {
-                        order,
-                        hint: ret.failure,
-                        checks: 0,
-                    },
-                    vec![effect],
-                )
+                verify(order, report, 0)
             }
 
             (s, E::ReturnInvalid(detail)) if !s.is_busy() => (
                 S::Failed {
                     order: None,
                     failure: Failure {
-                        reason: FailureReason::Refused,
+                        reason: FailureReason::InvalidReturn,
                         customer_message: None,
                         detail,
                     },
@@ -679,12 +616,14 @@ impl CheckoutState {
             ),
 
             // The backend's answers.
-            (S::Verifying { order, hint, checks }, E::Confirmed(status)) if status.payment_id == order.payment_id => {
+            (S::Verifying { order, hint, checks }, E::Confirmed(status))
+                if status.payment_id == *order.payment_id() =>
+            {
                 confirmed(order, hint, checks, status)
             }
             (S::Verifying { order, .. }, E::Refused { message, detail }) => {
                 let forget = Effect::Forget {
-                    payment_id: order.payment_id.clone(),
+                    payment_id: order.payment_id().clone(),
                 };
                 (
                     S::Failed {
@@ -700,24 +639,14 @@ impl CheckoutState {
             }
             (S::Verifying { order, hint, checks }, E::CompleteFailed(_)) => {
                 let effect = Effect::FetchStatus {
-                    payment_id: order.payment_id.clone(),
+                    payment_id: order.payment_id().clone(),
                 };
                 (S::Verifying { order, hint, checks }, vec![effect])
             }
             (S::Verifying { order, checks, .. }, E::StatusFailed(_)) => unknown(order, checks),
 
             // Unknown: ask again, by hand or on a timer.
-            (S::Unknown { order, checks }, E::CheckAgain) => {
-                let effect = complete(&order, CompleteRequest::default());
-                (
-                    S::Verifying {
-                        order,
-                        hint: None,
-                        checks,
-                    },
-                    vec![effect],
-                )
-            }
+            (S::Unknown { order, checks }, E::CheckAgain) => verify(order, CompleteRequest::default(), checks),
             (S::Unknown { order, checks }, E::AutoCheck { checks: c }) if c == checks => {
                 S::Unknown { order, checks }.on(E::CheckAgain)
             }
@@ -738,8 +667,7 @@ impl CheckoutState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PaymentCompleted, SdkFailure};
-    use crate::protocol::PaymentFailure;
+    use crate::return_url::Returned;
 
     fn pid(s: &str) -> PaymentId {
         PaymentId::parse(s).unwrap_or_else(|e| panic!("{e}"))
@@ -783,10 +711,10 @@ mod tests {
     /// The backend's answer for a payment PortOne reports FAILED.
     fn failed_at_portone(pg_code: &str, message: &str) -> PaymentStatus {
         let mut st = status(OrderStatus::Failed);
-        st.failure = Some(PaymentFailure {
-            code: None,
+        st.failure = Some(PgFailure {
             pg_code: Some(pg_code.into()),
-            message: message.into(),
+            message: Some(message.into()),
+            ..PgFailure::default()
         });
         st
     }
@@ -803,14 +731,28 @@ mod tests {
         }
     }
 
-    fn failure(pg_code: Option<&str>) -> SdkFailure {
-        SdkFailure {
-            code: ErrorCode::FailureTypePg,
-            message: "[X] 거절".into(),
-            pg_code: pg_code.map(str::to_string),
-            pg_message: Some("잔액이 부족합니다.".into()),
-            payment_id: Some("order-1".into()),
+    /// What a window reports for a failure with `pg_code`.
+    fn failure(pg_code: Option<&str>) -> WindowResult {
+        WindowResult::Finished(CompleteRequest {
             tx_id: Some("tx-1".into()),
+            failure: Some(PgFailure {
+                code: Some("FAILURE_TYPE_PG".into()),
+                message: Some("[X] 거절".into()),
+                pg_code: pg_code.map(str::to_string),
+                pg_message: Some("잔액이 부족합니다.".into()),
+            }),
+        })
+    }
+
+    /// The page loaded with query `q` (PortOne V2's return shape).
+    fn returned(q: &str, saved: Option<PreparedPayment>) -> Event {
+        match crate::model::portone_v2::return_url::parse_return(q) {
+            Ok(Some(Returned::Payment { payment_id, report })) => Event::Returned {
+                payment_id,
+                report,
+                saved,
+            },
+            other => panic!("{other:?}"),
         }
     }
 
@@ -826,7 +768,7 @@ mod tests {
     fn a_prepared_order_is_saved_then_sent_to_the_sdk() {
         let (s, fx) = CheckoutState::Preparing.on(Event::Prepared(prepared()));
         assert_eq!(s, awaiting());
-        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+        assert_eq!(fx, vec![Effect::Save(prepared()), Effect::RequestPayment(prepared())]);
     }
 
     #[test]
@@ -860,12 +802,11 @@ mod tests {
 
     #[test]
     fn a_completed_payment_is_verified_by_the_backend() {
-        let done = PaymentCompleted {
-            payment_id: "order-1".into(),
-            tx_id: "tx-1".into(),
-            payment_token: None,
+        let done = CompleteRequest {
+            tx_id: Some("tx-1".into()),
+            failure: None,
         };
-        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Completed(done)));
+        let (s, fx) = awaiting().on(Event::Window(WindowResult::Finished(done)));
         assert_eq!(s, verifying());
         assert_eq!(
             fx,
@@ -881,14 +822,12 @@ mod tests {
 
     #[test]
     fn a_failure_the_window_reports_is_confirmed_by_the_backend_before_it_shows() {
-        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
-            "INSUFFICIENT_BALANCE",
-        )))));
+        let (s, fx) = awaiting().on(Event::Window(failure(Some("INSUFFICIENT_BALANCE"))));
         assert_eq!(s.name(), "verifying");
         assert!(!s.can_pay());
         assert!(
             matches!(&fx[..], [Effect::Complete { payment_id, body }]
-                if *payment_id == "order-1" && body.code.as_deref() == Some("FAILURE_TYPE_PG")
+                if *payment_id == "order-1" && body.failure.as_ref().and_then(|f| f.code.as_deref()) == Some("FAILURE_TYPE_PG")
                     && body.tx_id.as_deref() == Some("tx-1")),
             "{fx:?}"
         );
@@ -904,7 +843,7 @@ mod tests {
         else {
             panic!("expected Failed, got {s:?}");
         };
-        assert_eq!(o.payment_id, "order-1");
+        assert_eq!(*o.payment_id(), "order-1");
         assert_eq!(failure.customer_message.as_deref(), Some("잔액이 부족합니다."));
         assert_eq!(
             fx,
@@ -915,27 +854,25 @@ mod tests {
         // Retrying reuses the order.
         let (s, fx) = s.on(Event::Pay);
         assert_eq!(s, awaiting());
-        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+        assert_eq!(fx, vec![Effect::Save(prepared()), Effect::RequestPayment(prepared())]);
     }
 
     #[test]
     fn a_window_failure_the_backend_cannot_confirm_is_unknown_never_failed() {
-        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None))));
+        let (s, _) = awaiting().on(Event::Window(failure(None)));
         // PortOne unreachable: the backend answers from its records.
         let (s, fx) = s.on(Event::Confirmed(unverified(OrderStatus::Pending)));
         assert_eq!(s.name(), "unknown");
         assert!(matches!(&fx[..], [Effect::ScheduleCheck { .. }]));
         // Or the backend cannot be reached at all.
-        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None))));
+        let (s, _) = awaiting().on(Event::Window(failure(None)));
         let (s, _) = s.on(Event::CompleteFailed("offline".into()));
         assert_eq!(s.on(Event::StatusFailed("offline".into())).0.name(), "unknown");
     }
 
     #[test]
     fn a_user_cancel_is_cancelled_and_retry_reuses_the_order() {
-        let (s, _) = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(Some(
-            "PAY_PROCESS_CANCELED",
-        )))));
+        let (s, _) = awaiting().on(Event::Window(failure(Some("PAY_PROCESS_CANCELED"))));
         let (s, _) = s.on(Event::Confirmed(failed_at_portone(
             "PAY_PROCESS_CANCELED",
             "사용자가 결제를 취소하였습니다.",
@@ -949,16 +886,16 @@ mod tests {
 
     #[test]
     fn undefined_from_the_sdk_means_redirecting() {
-        let (s, fx) = awaiting().on(Event::Sdk(PaymentOutcome::Redirected));
+        let (s, fx) = awaiting().on(Event::Window(WindowResult::Redirected));
         assert_eq!(s, CheckoutState::Redirecting { order: order() });
         assert!(fx.is_empty());
     }
 
     #[test]
     fn a_rejection_before_the_window_is_failed_with_detail_kept_for_developers() {
-        let (s, _) = awaiting().on(Event::SdkRejected {
-            code: Some(ErrorCode::InvalidArgument),
-            detail: "bad field".into(),
+        let (s, _) = awaiting().on(Event::Rejected {
+            already_paid: false,
+            detail: "InvalidArgument: bad field".into(),
         });
         let f = s.failure().cloned().unwrap_or_else(|| panic!("failure expected"));
         assert_eq!(f.reason, FailureReason::Rejected);
@@ -968,9 +905,9 @@ mod tests {
 
     #[test]
     fn already_paid_at_portone_is_verified_not_failed() {
-        let (s, fx) = awaiting().on(Event::SdkRejected {
-            code: Some(ErrorCode::PaymentAlreadyPaid),
-            detail: "paid".into(),
+        let (s, fx) = awaiting().on(Event::Rejected {
+            already_paid: true,
+            detail: "PaymentAlreadyPaid: paid".into(),
         });
         assert_eq!(s, verifying());
         assert!(matches!(&fx[..], [Effect::Complete { .. }]));
@@ -993,10 +930,11 @@ mod tests {
     #[test]
     fn a_backend_failure_or_merchant_cancel_is_final_with_its_message() {
         let mut st = status(OrderStatus::Failed);
-        st.failure = Some(PaymentFailure {
+        st.failure = Some(PgFailure {
             code: Some("FAILURE_TYPE_PG".into()),
             pg_code: Some("X".into()),
-            message: "카드 한도 초과".into(),
+            message: Some("카드 한도 초과".into()),
+            pg_message: None,
         });
         let (s, _) = verifying().on(Event::Confirmed(st));
         assert_eq!(s.name(), "failed");
@@ -1105,19 +1043,12 @@ mod tests {
         assert_eq!(paid.clone().on(Event::Pay).0, paid);
     }
 
-    fn ret(q: &str) -> PaymentReturn {
-        match crate::redirect::parse_redirect_query(q) {
-            Ok(Some(crate::redirect::RedirectReturn::Payment(p))) => p,
-            other => panic!("{other:?}"),
-        }
-    }
-
     #[test]
     fn a_redirect_return_with_saved_state_posts_complete() {
-        let (s, fx) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&txId=tx-9&transactionType=PAYMENT"),
-            saved: Some(order()),
-        });
+        let (s, fx) = CheckoutState::Idle.on(returned(
+            "paymentId=order-1&txId=tx-9&transactionType=PAYMENT",
+            Some(prepared()),
+        ));
         assert_eq!(s, verifying());
         assert_eq!(
             fx,
@@ -1133,49 +1064,47 @@ mod tests {
 
     #[test]
     fn a_redirect_return_without_storage_still_resolves_through_the_backend() {
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&txId=tx-9"),
-            saved: None,
-        });
-        assert_eq!(s.order(), Some(&OrderRef::bare(pid("order-1"))));
+        let (s, _) = CheckoutState::Idle.on(returned("paymentId=order-1&txId=tx-9", None));
+        assert_eq!(s.order(), Some(&OrderRef::Bare(pid("order-1"))));
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
-        assert_eq!(s.order().and_then(|o| o.total_amount), Some(9000));
+        assert_eq!(
+            s.order().and_then(OrderRef::prepared).map(|p| p.total_amount),
+            Some(9000)
+        );
         assert_eq!(s.name(), "paid");
         // Saved state of another order is not mixed in.
-        let mut other = order();
+        let mut other = prepared();
         other.payment_id = pid("order-2");
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1"),
-            saved: Some(other),
-        });
-        assert_eq!(s.order(), Some(&OrderRef::bare(pid("order-1"))));
+        let (s, _) = CheckoutState::Idle.on(returned("paymentId=order-1", Some(other)));
+        assert_eq!(s.order(), Some(&OrderRef::Bare(pid("order-1"))));
     }
 
     #[test]
     fn a_forged_failure_query_on_a_paid_payment_shows_paid() {
-        let (s, fx) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cb%3Ex%3C%2Fb%3E"),
-            saved: None,
-        });
-        assert!(matches!(&fx[..], [Effect::Complete { body, .. }] if body.code.as_deref() == Some("FAILURE_TYPE_PG")));
+        let (s, fx) = CheckoutState::Idle.on(returned(
+            "paymentId=order-1&code=FAILURE_TYPE_PG&message=%3Cb%3Ex%3C%2Fb%3E",
+            None,
+        ));
+        assert!(matches!(&fx[..], [Effect::Complete { body, .. }]
+            if body.failure.as_ref().and_then(|f| f.code.as_deref()) == Some("FAILURE_TYPE_PG")));
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Paid)));
         assert_eq!(s.name(), "paid");
     }
 
     #[test]
     fn a_failure_query_with_nothing_paid_at_portone_ends_without_the_query_text() {
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=X&pgMessage=%EA%B1%B0%EC%A0%88"),
-            saved: None,
-        });
+        let (s, _) = CheckoutState::Idle.on(returned(
+            "paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=X&pgMessage=%EA%B1%B0%EC%A0%88",
+            None,
+        ));
         let (s, _) = s.on(Event::Confirmed(status(OrderStatus::Pending)));
         assert_eq!(s.name(), "failed");
         // The URL's words never reach the page: only the checkout's own.
         assert_eq!(s.failure().and_then(|f| f.customer_message.as_deref()), None);
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=PAY_PROCESS_CANCELED"),
-            saved: None,
-        });
+        let (s, _) = CheckoutState::Idle.on(returned(
+            "paymentId=order-1&code=FAILURE_TYPE_PG&pgCode=PAY_PROCESS_CANCELED",
+            None,
+        ));
         assert_eq!(
             s.on(Event::Confirmed(status(OrderStatus::Pending))).0.name(),
             "cancelled"
@@ -1186,10 +1115,10 @@ mod tests {
     fn a_failure_query_while_portone_is_unreadable_is_unknown_never_failed() {
         // The payment is PAID at PortOne; the link says it failed; the
         // backend cannot reach PortOne and answers its stale record.
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=order-1&code=FAILURE_TYPE_PG&pgMessage=%EC%8B%A4%ED%8C%A8"),
-            saved: None,
-        });
+        let (s, _) = CheckoutState::Idle.on(returned(
+            "paymentId=order-1&code=FAILURE_TYPE_PG&pgMessage=%EC%8B%A4%ED%8C%A8",
+            None,
+        ));
         let mut history = vec![s.name()];
         let (s, fx) = s.on(Event::Confirmed(unverified(OrderStatus::Pending)));
         history.push(s.name());
@@ -1251,10 +1180,7 @@ mod tests {
 
     #[test]
     fn a_made_up_payment_id_is_refused_by_the_backend() {
-        let (s, _) = CheckoutState::Idle.on(Event::Returned {
-            ret: ret("paymentId=made-up&txId=t"),
-            saved: None,
-        });
+        let (s, _) = CheckoutState::Idle.on(returned("paymentId=made-up&txId=t", None));
         let (s, _) = s.on(Event::Refused {
             message: "주문을 찾을 수 없습니다".into(),
             detail: "404".into(),
@@ -1265,10 +1191,7 @@ mod tests {
 
     #[test]
     fn a_return_while_busy_is_ignored_except_when_redirecting() {
-        let r = Event::Returned {
-            ret: ret("paymentId=order-1"),
-            saved: None,
-        };
+        let r = returned("paymentId=order-1", None);
         assert_eq!(verifying().on(r.clone()).1, vec![]);
         let (s, _) = CheckoutState::Redirecting { order: order() }.on(r);
         assert_eq!(s.name(), "verifying");
@@ -1276,7 +1199,7 @@ mod tests {
 
     #[test]
     fn a_new_cart_drops_an_unpaid_order() {
-        let verifying_failure = awaiting().on(Event::Sdk(PaymentOutcome::Failed(failure(None)))).0;
+        let verifying_failure = awaiting().on(Event::Window(failure(None))).0;
         let failed = verifying_failure.on(Event::Confirmed(failed_at_portone("X", "거절"))).0;
         assert_eq!(failed.name(), "failed");
         assert_eq!(failed.on(Event::OrderChanged).0, CheckoutState::Idle);
@@ -1286,7 +1209,7 @@ mod tests {
     #[test]
     fn a_bare_order_cannot_be_retried_without_preparing_again() {
         let s = CheckoutState::Failed {
-            order: Some(OrderRef::bare(pid("order-1"))),
+            order: Some(OrderRef::Bare(pid("order-1"))),
             failure: Failure {
                 reason: FailureReason::Refused,
                 customer_message: None,
@@ -1299,7 +1222,10 @@ mod tests {
     #[test]
     fn an_unreadable_return_query_is_refused_without_an_order() {
         let (s, fx) = CheckoutState::Idle.on(Event::ReturnInvalid("bad paymentId".into()));
-        assert_eq!(s.failure().map(|f| f.reason.clone()), Some(FailureReason::Refused));
+        assert_eq!(
+            s.failure().map(|f| f.reason.clone()),
+            Some(FailureReason::InvalidReturn)
+        );
         assert_eq!((s.order(), fx), (None, vec![]));
     }
 
@@ -1318,7 +1244,7 @@ mod tests {
         assert_eq!(s.name(), "idle");
         let (s, fx) = s.on(Event::Pay);
         assert_eq!(s, awaiting());
-        assert_eq!(fx, vec![Effect::Save(order()), Effect::RequestPayment(prepared())]);
+        assert_eq!(fx, vec![Effect::Save(prepared()), Effect::RequestPayment(prepared())]);
     }
 
     #[test]

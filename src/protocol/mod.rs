@@ -1,27 +1,26 @@
-//! The merchant-backend contract (component <-> backend).
+//! The merchant-backend contract (checkout <-> backend).
 //!
-//! One definition shared by the checkout component (which sends and reads
-//! these shapes) and the reference backend `checkout-server` (which serves
-//! them). Every body is JSON with camelCase keys; `Option` fields are
-//! omitted when `None`. Money is always an integer in the currency's minor
-//! unit (KRW: 1 won).
+//! One definition shared by the checkout (which sends and reads these
+//! shapes) and any backend that serves them, such as the reference backend
+//! `checkout-server`. Every body is JSON with camelCase keys; `Option`
+//! fields are omitted when `None`. Money is always an integer in the
+//! currency's minor unit (KRW: 1 won). Ids are typed ([`PaymentId`],
+//! [`IssueId`], [`SubscriptionId`]) and can only be built by parsing.
 //!
 //! Routes (relative to the backend's origin):
 //!
 //! | Method | Path | Request | Response |
 //! |---|---|---|---|
-//! | GET  | [`CONFIG_PATH`] | - | [`ClientConfig`] |
-//! | GET  | [`PRODUCTS_PATH`] | - | `Vec<`[`Product`]`>` |
-//! | POST | [`PAYMENTS_PATH`] | [`PreparePaymentRequest`] | [`PreparedPayment`] |
-//! | POST | `/api/payments/{paymentId}/complete` ([`complete_path`]) | [`CompleteRequest`] | [`PaymentStatus`] |
-//! | GET  | `/api/payments/{paymentId}` ([`payment_path`]) | - | [`PaymentStatus`] |
+//! | POST | [`PAYMENTS_PATH`] | the merchant's order ([`OrderJson`]) | [`PreparedPayment`] |
+//! | POST | [`routes::COMPLETE`] ([`complete_path`]) | [`CompleteRequest`] | [`PaymentStatus`] |
+//! | GET  | [`routes::PAYMENT`] ([`payment_path`]) | - | [`PaymentStatus`] |
 //! | POST | [`BILLING_KEYS_PREPARE_PATH`] | [`PrepareBillingKeyRequest`] | [`BillingKeyPrepared`] |
 //! | POST | [`BILLING_KEYS_PATH`] | [`RegisterBillingKeyRequest`] | [`Subscription`] |
-//! | GET  | `/api/subscriptions/{id}` ([`subscription_path`]) | - | [`Subscription`] |
-//! | POST | `/api/subscriptions/{id}/charge` ([`subscription_charge_path`]) | - | [`ChargeResult`] |
-//! | POST | [`WEBHOOK_PATH`] | PortOne webhook (Standard Webhooks) | empty |
 //!
-//! Every 4xx/5xx response carries an [`ErrorBody`].
+//! Every 4xx/5xx response carries an [`ErrorBody`]. What the order body
+//! holds is the merchant's business (a cart, a plan, a booking): the
+//! backend computes the amount from it; the browser never sends an amount
+//! the backend trusts.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +28,7 @@ mod ids;
 
 pub use ids::{check_id, encode_path_segment, IdError, IssueId, PaymentId, SubscriptionId, MAX_ID_LEN};
 
-/// `GET`: the public client configuration ([`ClientConfig`]).
-pub const CONFIG_PATH: &str = "/api/config";
-/// `GET`: the product catalogue (`Vec<Product>`).
-pub const PRODUCTS_PATH: &str = "/api/products";
-/// `POST`: create an order and its payment id ([`PreparePaymentRequest`] ->
+/// `POST`: create an order and its payment id (the merchant's order ->
 /// [`PreparedPayment`]). Also the prefix of the per-payment routes.
 pub const PAYMENTS_PATH: &str = "/api/payments";
 /// `POST`: prepare a billing-key issue ([`PrepareBillingKeyRequest`] ->
@@ -42,28 +37,18 @@ pub const BILLING_KEYS_PREPARE_PATH: &str = "/api/billing-keys/prepare";
 /// `POST`: register an issued billing key ([`RegisterBillingKeyRequest`] ->
 /// [`Subscription`]).
 pub const BILLING_KEYS_PATH: &str = "/api/billing-keys";
-/// Prefix of the subscription routes (`/{id}` and `/{id}/charge`).
-pub const SUBSCRIPTIONS_PATH: &str = "/api/subscriptions";
-/// `POST`: PortOne's webhook endpoint (signed with Standard Webhooks).
+/// `POST`: PortOne's webhook endpoint of the reference backend (signed with
+/// Standard Webhooks). Not called by the checkout.
 pub const WEBHOOK_PATH: &str = "/api/webhooks/portone";
 
-/// Route templates (axum syntax) of the per-id routes, for servers: the
-/// same table the path builders below follow.
+/// Route templates (axum syntax) of the per-payment routes, for servers:
+/// the same table the path builders below follow.
 pub mod routes {
     /// `GET`: [`super::payment_path`].
     pub const PAYMENT: &str = "/api/payments/{payment_id}";
     /// `POST`: [`super::complete_path`].
     pub const COMPLETE: &str = "/api/payments/{payment_id}/complete";
-    /// `GET`: [`super::subscription_path`].
-    pub const SUBSCRIPTION: &str = "/api/subscriptions/{subscription_id}";
-    /// `POST`: [`super::subscription_charge_path`].
-    pub const SUBSCRIPTION_CHARGE: &str = "/api/subscriptions/{subscription_id}/charge";
 }
-
-/// Header carrying the client's idempotency key on
-/// `POST /api/subscriptions/{id}/charge`: a retry with the same key returns
-/// the first charge's result instead of charging again.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
 /// `POST /api/payments/{paymentId}/complete` for `payment_id` (the segment
 /// is percent-encoded, though a [`PaymentId`] only holds URL-safe
@@ -77,73 +62,87 @@ pub fn payment_path(payment_id: &PaymentId) -> String {
     format!("{PAYMENTS_PATH}/{}", encode_path_segment(payment_id.as_str()))
 }
 
-/// `GET /api/subscriptions/{id}` for `subscription_id`.
-pub fn subscription_path(subscription_id: &SubscriptionId) -> String {
-    format!("{SUBSCRIPTIONS_PATH}/{}", encode_path_segment(subscription_id.as_str()))
+/// The merchant's order as the JSON text posted to [`PAYMENTS_PATH`]: any
+/// `Serialize` value of the merchant's own type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderJson(String);
+
+impl OrderJson {
+    /// Serializes the merchant's order.
+    pub fn new<O: Serialize + ?Sized>(order: &O) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(order).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-/// `POST /api/subscriptions/{id}/charge` for `subscription_id`.
-pub fn subscription_charge_path(subscription_id: &SubscriptionId) -> String {
-    format!(
-        "{SUBSCRIPTIONS_PATH}/{}/charge",
-        encode_path_segment(subscription_id.as_str())
-    )
-}
-
-/// One catalogue entry, as listed by `GET /api/products`.
+/// A failure as the payment window, a return URL or the backend reports it.
 ///
-/// Prices are the server's: the browser shows them but never sends an
-/// amount the server trusts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Product {
-    /// Stable product id (used in [`PrepareItem::product_id`]).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Unit price in the currency's minor unit.
-    pub price: i64,
-    /// ISO 4217 currency code, e.g. `"KRW"`.
-    pub currency: String,
-}
-
-/// One line of a cart sent to `POST /api/payments`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrepareItem {
-    /// A [`Product::id`] from the catalogue.
-    pub product_id: String,
-    /// How many units (the reference server accepts 1..=99).
-    pub quantity: u32,
-}
-
-/// The customer as the browser describes it (optional hints; a backend with
-/// its own signed-in user ignores or overrides them).
+/// The same four fields everywhere: PortOne's `code`/`message`, the PG's
+/// `pgCode`/`pgMessage`. From the browser it is only a hint; in a
+/// [`PaymentStatus`] it is the backend's record, confirmed with the
+/// provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CustomerInput {
-    /// Full name.
+pub struct PgFailure {
+    /// The provider's error code (`FAILURE_TYPE_PG`, `PAY_PROCESS_CANCELED`,
+    /// ...), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<String>,
-    /// Phone number (digits, e.g. `"01012345678"`).
+    pub code: Option<String>,
+    /// The provider's message (developer-facing from the SDK; the sentence
+    /// for the customer in a backend answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_number: Option<String>,
-    /// E-mail address.
+    pub message: Option<String>,
+    /// The PG's code, when the PG gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub pg_code: Option<String>,
+    /// The PG's message, when the PG gave one (some PGs require that it is
+    /// shown to the customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_message: Option<String>,
 }
 
-/// Body of `POST /api/payments`: the cart. The server computes the amount
-/// from its own catalogue, creates the order, assigns one `paymentId` for
-/// the order's whole life and pre-registers the amount with PortOne.
+/// Codes that mean "the customer cancelled in the payment window": PortOne
+/// V2's `Cancelled`, and the PG codes TossPay and Toss Payments use.
+///
+/// A cancel is recognised by code, never by message text.
+pub const USER_CANCEL_CODES: &[&str] = &["Cancelled", "PAY_PROCESS_CANCELED", "USER_CANCEL", "USER_CANCELED"];
+
+impl PgFailure {
+    /// Whether the customer cancelled: `code` or `pgCode` in
+    /// [`USER_CANCEL_CODES`].
+    pub fn is_user_cancel(&self) -> bool {
+        [self.code.as_deref(), self.pg_code.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|c| USER_CANCEL_CODES.contains(&c))
+    }
+
+    /// The text to show the customer: `pgMessage` when given, else
+    /// `message`.
+    pub fn customer_text(&self) -> Option<&str> {
+        [self.pg_message.as_deref(), self.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|m| !m.trim().is_empty())
+    }
+}
+
+/// Body of `POST /api/payments/{paymentId}/complete`: what the payment
+/// window or the return URL reported. Only a hint: the backend re-reads the
+/// payment from the provider and decides from that.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PreparePaymentRequest {
-    /// Cart lines (at least one; product ids unique).
-    pub items: Vec<PrepareItem>,
-    /// Optional customer hints.
+pub struct CompleteRequest {
+    /// The provider's reference of the attempt (PortOne V2 `txId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<CustomerInput>,
+    pub tx_id: Option<String>,
+    /// The failure the window or the URL reported, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<PgFailure>,
 }
 
 /// The customer the server attaches to a payment or billing key; passed to
@@ -183,29 +182,6 @@ pub struct PreparedPayment {
     /// The customer to send with the payment request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<PreparedCustomer>,
-}
-
-/// Body of `POST /api/payments/{paymentId}/complete`: what the SDK promise
-/// (or redirect query) reported. Only a hint: the server always re-reads the
-/// payment from PortOne and decides from that.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CompleteRequest {
-    /// PortOne transaction id of the attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tx_id: Option<String>,
-    /// SDK error code when the attempt failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// SDK error message when the attempt failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// PG error code, when the PG gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pg_code: Option<String>,
-    /// PG error message, when the PG gave one (must be shown for Naver Pay).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pg_message: Option<String>,
 }
 
 /// The server's view of an order, serialized `SCREAMING_SNAKE_CASE`.
@@ -279,20 +255,6 @@ impl OrderStatus {
     }
 }
 
-/// Why a payment attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentFailure {
-    /// PortOne/SDK error code, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// PG error code, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pg_code: Option<String>,
-    /// Human-readable reason.
-    pub message: String,
-}
-
 /// An order's current state: the response of
 /// `POST /api/payments/{paymentId}/complete` and of
 /// `GET /api/payments/{paymentId}` (for a browser that lost a response).
@@ -314,7 +276,7 @@ pub struct PaymentStatus {
     pub paid_at: Option<String>,
     /// Why the last attempt failed, for [`OrderStatus::Failed`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<PaymentFailure>,
+    pub failure: Option<PgFailure>,
     /// A sentence for the user, e.g. the cancel reason for
     /// [`OrderStatus::Cancelled`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,35 +299,6 @@ pub struct ErrorBody {
     pub error: String,
     /// A sentence naming the field and the rule that was broken.
     pub message: String,
-}
-
-/// One PortOne channel the browser may use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChannelConfig {
-    /// PortOne channel key (public).
-    pub key: String,
-    /// PG of the channel, e.g. `"tosspay_v2"`.
-    pub pg: String,
-    /// Pay method to request with it, e.g. `"EASY_PAY"`.
-    pub pay_method: String,
-    /// Label for a pay button.
-    pub label: String,
-}
-
-/// Response of `GET /api/config`: public settings only (never a secret), so
-/// the same demo build works against the sandbox and the real PortOne.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientConfig {
-    /// PortOne store id.
-    pub store_id: String,
-    /// Channels, first is the default.
-    pub channels: Vec<ChannelConfig>,
-    /// URL of the browser SDK script to load.
-    pub sdk_url: String,
-    /// `"sandbox"` or `"live"`.
-    pub mode: String,
 }
 
 /// Body of `POST /api/billing-keys/prepare` (empty today; extendable).
@@ -413,24 +346,6 @@ pub struct Subscription {
     pub customer_id: String,
 }
 
-/// Response of `POST /api/subscriptions/{id}/charge`: the charge made with
-/// the stored key, and the next charge scheduled with PortOne.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChargeResult {
-    /// Payment id of this charge.
-    pub payment_id: PaymentId,
-    /// Its state after verification.
-    pub status: OrderStatus,
-    /// Amount charged.
-    pub total_amount: i64,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    /// PortOne schedule id of the next charge, when one was scheduled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_charge_schedule_id: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,15 +362,19 @@ mod tests {
     }
 
     #[test]
-    fn prepare_request_uses_camel_case_and_omits_missing_customer() {
-        let req = PreparePaymentRequest {
-            items: vec![PrepareItem {
-                product_id: "americano".into(),
-                quantity: 2,
-            }],
-            customer: None,
-        };
-        round_trip(&req, json!({"items": [{"productId": "americano", "quantity": 2}]}));
+    fn the_merchants_order_is_posted_as_its_own_json() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Cart {
+            items: Vec<(String, u32)>,
+            coupon_code: Option<String>,
+        }
+        let order = OrderJson::new(&Cart {
+            items: vec![("americano".into(), 2)],
+            coupon_code: None,
+        })
+        .expect("serializes");
+        assert_eq!(order.as_str(), r#"{"items":[["americano",2]],"couponCode":null}"#);
     }
 
     #[test]
@@ -511,10 +430,10 @@ mod tests {
             total_amount: 5000,
             currency: "KRW".into(),
             paid_at: None,
-            failure: Some(PaymentFailure {
+            failure: Some(PgFailure {
                 code: Some("PG_PROVIDER".into()),
-                pg_code: None,
-                message: "declined".into(),
+                message: Some("declined".into()),
+                ..PgFailure::default()
             }),
             message: None,
             verified: true,
@@ -546,41 +465,49 @@ mod tests {
     }
 
     #[test]
-    fn complete_request_accepts_an_empty_object() {
+    fn complete_request_accepts_an_empty_object_and_nests_the_failure() {
         let req: CompleteRequest = serde_json::from_str("{}").expect("deserialize");
         assert_eq!(req, CompleteRequest::default());
+        assert_eq!(req.failure, None);
         round_trip(
             &CompleteRequest {
                 tx_id: Some("tx-1".into()),
-                pg_message: Some("x".into()),
-                ..CompleteRequest::default()
+                failure: Some(PgFailure {
+                    code: Some("FAILURE_TYPE_PG".into()),
+                    pg_message: Some("x".into()),
+                    ..PgFailure::default()
+                }),
             },
-            json!({"txId": "tx-1", "pgMessage": "x"}),
+            json!({"txId": "tx-1", "failure": {"code": "FAILURE_TYPE_PG", "pgMessage": "x"}}),
         );
     }
 
     #[test]
-    fn config_error_and_billing_shapes_round_trip() {
-        round_trip(
-            &ClientConfig {
-                store_id: "store-sandbox".into(),
-                channels: vec![ChannelConfig {
-                    key: "channel-key-sandbox-tosspay".into(),
-                    pg: "tosspay_v2".into(),
-                    pay_method: "EASY_PAY".into(),
-                    label: "토스페이".into(),
-                }],
-                sdk_url: "http://127.0.0.1:8787/v2/browser-sdk.js".into(),
-                mode: "sandbox".into(),
-            },
-            json!({
-                "storeId": "store-sandbox",
-                "channels": [{"key": "channel-key-sandbox-tosspay", "pg": "tosspay_v2",
-                              "payMethod": "EASY_PAY", "label": "토스페이"}],
-                "sdkUrl": "http://127.0.0.1:8787/v2/browser-sdk.js",
-                "mode": "sandbox"
-            }),
+    fn a_cancel_is_recognised_by_code_never_by_text() {
+        let by_code = |code: Option<&str>, pg: Option<&str>| PgFailure {
+            code: code.map(str::to_owned),
+            pg_code: pg.map(str::to_owned),
+            message: Some("취소".into()),
+            pg_message: None,
+        };
+        assert!(by_code(Some("Cancelled"), None).is_user_cancel());
+        assert!(by_code(Some("FAILURE_TYPE_PG"), Some("PAY_PROCESS_CANCELED")).is_user_cancel());
+        assert!(by_code(Some("PAY_PROCESS_CANCELED"), None).is_user_cancel());
+        assert!(!by_code(Some("FAILURE_TYPE_PG"), Some("INSUFFICIENT_BALANCE")).is_user_cancel());
+        assert!(
+            !by_code(None, None).is_user_cancel(),
+            "the message text decides nothing"
         );
+        let f = PgFailure {
+            message: Some("[X] 거절".into()),
+            pg_message: Some(" ".into()),
+            ..PgFailure::default()
+        };
+        assert_eq!(f.customer_text(), Some("[X] 거절"));
+    }
+
+    #[test]
+    fn error_and_billing_shapes_round_trip() {
         round_trip(
             &ErrorBody {
                 error: "unknown_product".into(),
@@ -607,17 +534,6 @@ mod tests {
                    "customerId": "demo-customer-1"}),
         );
         round_trip(
-            &ChargeResult {
-                payment_id: PaymentId::parse("charge-1").expect("id"),
-                status: OrderStatus::Paid,
-                total_amount: 9900,
-                currency: "KRW".into(),
-                next_charge_schedule_id: Some("sch-1".into()),
-            },
-            json!({"paymentId": "charge-1", "status": "PAID", "totalAmount": 9900,
-                   "currency": "KRW", "nextChargeScheduleId": "sch-1"}),
-        );
-        round_trip(
             &BillingKeyPrepared {
                 issue_id: IssueId::parse("issue-1").expect("id"),
                 issue_name: "정기결제".into(),
@@ -634,22 +550,14 @@ mod tests {
     #[test]
     fn path_helpers_build_the_documented_routes() {
         let p = PaymentId::parse("p1").expect("id");
-        let s = SubscriptionId::parse("s1").expect("id");
         assert_eq!(complete_path(&p), "/api/payments/p1/complete");
         assert_eq!(payment_path(&p), "/api/payments/p1");
-        assert_eq!(subscription_path(&s), "/api/subscriptions/s1");
-        assert_eq!(subscription_charge_path(&s), "/api/subscriptions/s1/charge");
         // The route templates servers mount are the same paths.
         for (template, built) in [
             (routes::PAYMENT, payment_path(&p)),
             (routes::COMPLETE, complete_path(&p)),
-            (routes::SUBSCRIPTION, subscription_path(&s)),
-            (routes::SUBSCRIPTION_CHARGE, subscription_charge_path(&s)),
         ] {
-            let filled = template
-                .replace("{payment_id}", "p1")
-                .replace("{subscription_id}", "s1");
-            assert_eq!(filled, built);
+            assert_eq!(template.replace("{payment_id}", "p1"), built);
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The typed model of the PortOne V2 browser SDK (pure Rust, no DOM).
 //!
+//! Mirrors `@portone/browser-sdk` (its `.d.ts`): field names and enum
+//! strings exactly.
+//!
 //! - [`PaymentRequest`] / [`IssueBillingKeyRequest`]: the SDK's arguments,
 //!   serializing to exactly the plain objects the SDK expects.
 //! - [`PaymentOutcome`] / [`BillingKeyOutcome`] / [`SdkRejection`]: what comes
@@ -7,12 +10,15 @@
 //! - [`validate`]: every rule checked before the SDK is called.
 
 mod billing;
+pub mod build;
 mod enums;
 mod payment;
 mod response;
+pub mod return_url;
 pub mod validate;
 
 pub use billing::{IssueBillingKeyBypass, IssueBillingKeyRequest, TosspayV2IssueBillingKeyBypass};
+pub use build::{ChannelSettings, IssueOptions, PaymentOptions};
 pub use enums::{
     BillingKeyMethod, CashReceiptTradeOption, CashReceiptType, Currency, EasyPayProvider, Gender, Locale, PayMethod,
     ProductType, WindowType,
@@ -22,12 +28,10 @@ pub use payment::{
     TosspayV2PaymentBypass, WindowTypes,
 };
 pub use response::{
-    is_user_cancel, BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError,
-    SdkFailure, SdkRejection, USER_CANCEL_PG_CODES,
+    BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError, SdkFailure,
+    SdkRejection,
 };
-pub use validate::{
-    validate_billing_key, validate_payment, Device, PgProvider, ValidationContext, Violation, Violations,
-};
+pub use validate::{validate_billing_key, validate_payment, PgProvider, UnknownPg, ValidationContext, KNOWN_PG_IDS};
 
 #[cfg(test)]
 mod serialization_tests;

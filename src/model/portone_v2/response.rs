@@ -8,6 +8,7 @@
 //!   load/network failure).
 
 use super::enums::string_enum;
+use crate::protocol::PgFailure;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -61,54 +62,33 @@ string_enum! {
     }
 }
 
-/// PG codes that mean "the customer cancelled in the payment window".
-///
-/// A cancel is recognised by code, never by message text.
-pub const USER_CANCEL_PG_CODES: &[&str] = &["PAY_PROCESS_CANCELED", "USER_CANCEL", "USER_CANCELED"];
-
-/// Whether a failure's `code` and `pgCode` mean "the customer cancelled":
-/// code `Cancelled`, or a PG code in [`USER_CANCEL_PG_CODES`]. Used for SDK
-/// results, redirect queries and backend answers alike.
-pub fn is_user_cancel(code: &str, pg_code: Option<&str>) -> bool {
-    code == ErrorCode::Cancelled.as_str() || pg_code.is_some_and(|c| USER_CANCEL_PG_CODES.contains(&c))
-}
-
 /// A failure reported by a resolved SDK promise (the window had opened).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdkFailure {
-    /// `code`.
-    pub code: ErrorCode,
-    /// `message` (developer-facing, may contain PG text).
-    pub message: String,
-    /// `pgCode`, when the PG gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pg_code: Option<String>,
-    /// `pgMessage`, when the PG gave one: show it to the customer (Naver Pay
-    /// requires it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pg_message: Option<String>,
+    /// `code`, `message`, `pgCode` and `pgMessage`: the contract's one
+    /// failure shape.
+    pub failure: PgFailure,
     /// `paymentId`, when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
     /// `txId`, when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<String>,
 }
 
 impl SdkFailure {
-    /// Whether the customer cancelled (by code: `Cancelled`, or a PG code in
-    /// [`USER_CANCEL_PG_CODES`]).
+    /// The SDK's code, typed (unknown codes in `Other`).
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::from(self.failure.code.as_deref().unwrap_or_default())
+    }
+
+    /// Whether the customer cancelled (by code, see
+    /// [`PgFailure::is_user_cancel`]).
     pub fn is_user_cancel(&self) -> bool {
-        is_user_cancel(self.code.as_str(), self.pg_code.as_deref())
+        self.failure.is_user_cancel()
     }
 
     /// The text to show the customer: `pgMessage` when given, else `message`.
     pub fn customer_message(&self) -> &str {
-        self.pg_message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or(&self.message)
+        self.failure.customer_text().unwrap_or_default()
     }
 }
 
@@ -272,10 +252,12 @@ impl Fields<'_> {
             return Ok(None);
         };
         Ok(Some(SdkFailure {
-            code: ErrorCode::from(code),
-            message: self.get("message")?.unwrap_or_default(),
-            pg_code: self.get("pgCode")?,
-            pg_message: self.get("pgMessage")?,
+            failure: PgFailure {
+                code: Some(code),
+                message: self.get("message")?,
+                pg_code: self.get("pgCode")?,
+                pg_message: self.get("pgMessage")?,
+            },
             payment_id: self.get("paymentId")?,
             tx_id: self.get("txId")?,
         }))
@@ -373,8 +355,8 @@ mod tests {
         let Ok(PaymentOutcome::Failed(f)) = out else {
             panic!("expected a failure, got {out:?}");
         };
-        assert_eq!(f.code, ErrorCode::FailureTypePg);
-        assert_eq!(f.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
+        assert_eq!(f.code(), ErrorCode::FailureTypePg);
+        assert_eq!(f.failure.pg_code.as_deref(), Some("INSUFFICIENT_BALANCE"));
         assert_eq!(f.customer_message(), "잔액이 부족합니다.");
         assert!(!f.is_user_cancel());
     }
@@ -385,8 +367,8 @@ mod tests {
         let Ok(PaymentOutcome::Failed(f)) = out else {
             panic!("expected a failure, got {out:?}");
         };
-        assert_eq!(f.code, ErrorCode::PgProviderError);
-        assert_eq!(f.pg_code, None);
+        assert_eq!(f.code(), ErrorCode::PgProviderError);
+        assert_eq!(f.failure.pg_code, None);
         assert_eq!(f.customer_message(), "PG 오류");
     }
 
@@ -401,7 +383,7 @@ mod tests {
     #[test]
     fn unknown_codes_are_kept_verbatim() {
         let out = pay(json!({"code": "BRAND_NEW_CODE", "message": "m"}));
-        assert!(matches!(out, Ok(PaymentOutcome::Failed(f)) if f.code == ErrorCode::Other("BRAND_NEW_CODE".into())));
+        assert!(matches!(out, Ok(PaymentOutcome::Failed(f)) if f.code() == ErrorCode::Other("BRAND_NEW_CODE".into())));
     }
 
     #[test]

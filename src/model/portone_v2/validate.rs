@@ -29,12 +29,19 @@
 use super::billing::IssueBillingKeyRequest;
 use super::enums::{BillingKeyMethod, Currency, PayMethod, WindowType};
 use super::payment::PaymentRequest;
-use std::fmt;
+use crate::model::rules::{
+    check_tosspay_expired_time, check_tosspay_trade_option, Collector, Device, Rule, Violations, MIN_KRW_CARD,
+    MIN_KRW_MOBILE, MIN_KRW_TRANSFER, MIN_KRW_VIRTUAL_ACCOUNT, TOSSPAY_CUSTOMER_ID_MAX,
+};
 
 /// Which PG a channel belongs to, for PG-specific rules.
+///
+/// Read with [`PgProvider::parse`], which refuses names it does not know:
+/// a typo must not silently turn TossPay's rules off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PgProvider {
-    /// Unknown or unspecified: only the generic rules apply.
+    /// Unspecified: only the generic rules apply.
     #[default]
     Generic,
     /// TossPay (`tosspay_v2`).
@@ -43,13 +50,44 @@ pub enum PgProvider {
     Other(String),
 }
 
+/// PortOne V2's PG module identifiers (the keys of the browser SDK's
+/// `bypass` object) that [`PgProvider::parse`] accepts.
+pub const KNOWN_PG_IDS: &[&str] = &[
+    "eximbay_v2",
+    "hyphen",
+    "inicis_jp",
+    "inicis_v2",
+    "kakaopay",
+    "kcp_v2",
+    "kpn",
+    "ksnet",
+    "naverpay",
+    "nice_v2",
+    "paypal_v2",
+    "smartro_v2",
+    "toss_brandpay",
+    "tosspay_v2",
+    "tosspayments",
+    "welcome",
+];
+
+/// A PG name [`PgProvider::parse`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`pg` {0:?} is not a PortOne V2 PG identifier this checkout knows (e.g. tosspay_v2, nice_v2, kcp_v2, inicis_v2): \
+     check the spelling of your channel's PG; use PgProvider::Other to skip PG-specific rules on purpose"
+)]
+pub struct UnknownPg(pub String);
+
 impl PgProvider {
-    /// Reads PortOne's PG identifier (`tosspay_v2`, `nice_v2`, ...).
-    pub fn from_id(id: &str) -> Self {
-        match id.trim() {
-            "" => Self::Generic,
-            s if s.eq_ignore_ascii_case("tosspay_v2") => Self::TosspayV2,
-            s => Self::Other(s.to_string()),
+    /// Reads PortOne's PG identifier (`tosspay_v2`, `nice_v2`, ...; case
+    /// and surrounding spaces ignored). Unknown names are refused.
+    pub fn parse(id: &str) -> Result<Self, UnknownPg> {
+        let id = id.trim().to_ascii_lowercase();
+        match id.as_str() {
+            "tosspay_v2" => Ok(Self::TosspayV2),
+            known if KNOWN_PG_IDS.contains(&known) => Ok(Self::Other(id)),
+            _ => Err(UnknownPg(id)),
         }
     }
 
@@ -63,14 +101,11 @@ impl PgProvider {
     }
 }
 
-/// The kind of device the checkout runs on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Device {
-    /// Desktop: the promise flow by default.
-    #[default]
-    Pc,
-    /// Phone or tablet: the redirect flow is likely.
-    Mobile,
+impl std::str::FromStr for PgProvider {
+    type Err = UnknownPg;
+    fn from_str(s: &str) -> Result<Self, UnknownPg> {
+        Self::parse(s)
+    }
 }
 
 /// What validation needs to know besides the request.
@@ -85,248 +120,22 @@ pub struct ValidationContext {
     pub now_unix_ms: Option<i64>,
 }
 
-/// A broken rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rule {
-    /// The field must be present and non-empty.
-    Required,
-    /// Exactly one of `channelKey` and `channelGroupId` must be given.
-    ExactlyOneChannel,
-    /// 1 to 64 visible ASCII characters.
-    IdFormat,
-    /// The amount must be greater than zero.
-    Positive,
-    /// The amount must lie in `0..=totalAmount`.
-    WithinTotal,
-    /// The amount is below the method's minimum.
-    MinimumAmount {
-        /// The minimum, in KRW.
-        minimum: i64,
-    },
-    /// Must be an absolute `http://` or `https://` URL.
-    AbsoluteHttpUrl,
-    /// The PG only supports this method.
-    MethodForPg {
-        /// The method the PG requires.
-        expected: &'static str,
-    },
-    /// Must match `yyyy-MM-dd HH:mm:ss`.
-    DateTimeFormat,
-    /// Must be later than now.
-    InFuture,
-    /// Must be at most this many minutes ahead of now.
-    AtMostMinutesAhead {
-        /// The limit.
-        minutes: i64,
-    },
-    /// Must be one of the listed values.
-    OneOf {
-        /// The allowed values.
-        allowed: &'static [&'static str],
-    },
-    /// Must be at most this many characters long.
-    MaxLength {
-        /// The limit.
-        max: usize,
-    },
-    /// Required on mobile devices for this PG.
-    RequiredOnMobile,
-}
-
-/// One violation: the field (camelCase path) and the rule it breaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// The field, as a camelCase path (`bypass.tosspay_v2.expiredTime`).
-    pub field: String,
-    /// The rule.
-    pub rule: Rule,
-    /// A developer-facing sentence naming the field and the rule.
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// Every violation of a request (never empty).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Violations(pub Vec<Violation>);
-
-impl Violations {
-    /// Whether a violation names this field.
-    pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|v| v.field == field)
-    }
-
-    /// The violations of one field.
-    pub fn of<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a Violation> + 'a {
-        self.0.iter().filter(move |v| v.field == field)
-    }
-}
-
-impl fmt::Display for Violations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} invalid field(s): ", self.0.len())?;
-        for (i, v) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{v}")?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Collector(Vec<Violation>);
-
-impl Collector {
-    fn push(&mut self, field: &str, rule: Rule, message: String) {
-        self.0.push(Violation {
-            field: field.to_string(),
-            rule,
-            message: format!("`{field}` {message}"),
-        });
-    }
-
-    fn required(&mut self, field: &str, value: Option<&str>) {
-        if value.is_none_or(|v| v.trim().is_empty()) {
-            self.push(field, Rule::Required, "is required and must not be empty".into());
-        }
-    }
-
-    fn id(&mut self, field: &str, value: &str) {
-        if value.is_empty() {
-            return; // reported as Required
-        }
-        if !is_valid_id(value) {
-            let len = value.chars().count();
-            self.push(
-                field,
-                Rule::IdFormat,
-                format!("must be 1 to 64 visible ASCII characters (no spaces), got {len} character(s)"),
-            );
-        }
-    }
-
-    fn url(&mut self, field: &str, value: &str) {
-        if !is_absolute_http_url(value) {
-            self.push(
-                field,
-                Rule::AbsoluteHttpUrl,
-                "must be an absolute http:// or https:// URL".into(),
-            );
-        }
-    }
-
-    fn finish(self) -> Result<(), Violations> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Violations(self.0))
-        }
-    }
-}
-
-/// The id rule of `paymentId` / `issueId`: 1 to 64 characters, each
-/// visible ASCII (`!` to `~`).
+/// The id rule of `paymentId` / `issueId` in SDK requests: 1 to 64
+/// characters, each visible ASCII (`!` to `~`). (The checkout's own ids are
+/// stricter: see [`crate::protocol::PaymentId`].)
 pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Whether `s` is an absolute `http(s)` URL with a host and no whitespace.
-pub fn is_absolute_http_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
-        &s[8..]
-    } else if lower.starts_with("http://") {
-        &s[7..]
-    } else {
-        return false;
-    };
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..host_end];
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    !host.is_empty() && !host.starts_with(':') && s.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80)
 }
 
 /// The KRW minimum for a method, where PortOne's PGs set one.
 pub fn minimum_krw(method: &PayMethod) -> Option<i64> {
     match method {
-        PayMethod::Card => Some(100),
-        PayMethod::Mobile => Some(300),
-        PayMethod::Transfer => Some(200),
-        PayMethod::VirtualAccount => Some(1),
+        PayMethod::Card => Some(MIN_KRW_CARD),
+        PayMethod::Mobile => Some(MIN_KRW_MOBILE),
+        PayMethod::Transfer => Some(MIN_KRW_TRANSFER),
+        PayMethod::VirtualAccount => Some(MIN_KRW_VIRTUAL_ACCOUNT),
         _ => None,
     }
-}
-
-const TRADE_OPTIONS: &[&str] = &["GENERAL", "CULTURE", "PUBLIC_TP"];
-const TOSSPAY_MAX_MINUTES: i64 = 60;
-const TOSSPAY_CUSTOMER_ID_MAX: usize = 50;
-
-/// Parses `yyyy-MM-dd HH:mm:ss` as Korean time (UTC+9) into Unix seconds.
-pub fn parse_kst_datetime(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = match mo {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if d < 1 || d > days_in_month || h > 23 || mi > 59 || se > 59 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - 9 * 3600)
-}
-
-/// Formats Unix seconds as `yyyy-MM-dd HH:mm:ss` in Korean time (UTC+9),
-/// the inverse of [`parse_kst_datetime`].
-pub fn format_kst_datetime(unix_secs: i64) -> String {
-    let t = unix_secs + 9 * 3600;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 /// Validates a payment request; `Err` lists every violation.
@@ -401,45 +210,14 @@ pub fn validate_payment(req: &PaymentRequest, ctx: &ValidationContext) -> Result
         }
         if let Some(bypass) = req.tosspay_bypass() {
             if let Some(t) = &bypass.expired_time {
-                check_expired_time(&mut c, t, ctx.now_unix_ms);
+                check_tosspay_expired_time(&mut c, "bypass.tosspay_v2.expiredTime", t, ctx.now_unix_ms);
             }
             if let Some(opt) = &bypass.cash_receipt_trade_option {
-                if !TRADE_OPTIONS.contains(&opt.as_str()) {
-                    c.push(
-                        "bypass.tosspay_v2.cashReceiptTradeOption",
-                        Rule::OneOf { allowed: TRADE_OPTIONS },
-                        format!("must be GENERAL, CULTURE or PUBLIC_TP, got {opt}"),
-                    );
-                }
+                check_tosspay_trade_option(&mut c, "bypass.tosspay_v2.cashReceiptTradeOption", opt.as_str());
             }
         }
     }
     c.finish()
-}
-
-fn check_expired_time(c: &mut Collector, value: &str, now_ms: Option<i64>) {
-    const FIELD: &str = "bypass.tosspay_v2.expiredTime";
-    let Some(at) = parse_kst_datetime(value) else {
-        c.push(
-            FIELD,
-            Rule::DateTimeFormat,
-            format!("must be a real date-time written yyyy-MM-dd HH:mm:ss (Korean time), got {value:?}"),
-        );
-        return;
-    };
-    let Some(now_ms) = now_ms else { return };
-    let now = now_ms.div_euclid(1000);
-    if at <= now {
-        c.push(FIELD, Rule::InFuture, "must be later than now".into());
-    } else if at - now > TOSSPAY_MAX_MINUTES * 60 {
-        c.push(
-            FIELD,
-            Rule::AtMostMinutesAhead {
-                minutes: TOSSPAY_MAX_MINUTES,
-            },
-            format!("must be at most {TOSSPAY_MAX_MINUTES} minutes ahead of now"),
-        );
-    }
 }
 
 /// Validates a billing-key request; `Err` lists every violation.
@@ -518,6 +296,7 @@ mod tests {
     use super::super::enums::CashReceiptTradeOption;
     use super::super::payment::{Customer, PaymentBypass, TosspayV2PaymentBypass};
     use super::*;
+    use crate::model::rules::{format_kst_datetime, parse_kst_datetime, Device};
 
     /// 2026-11-22 12:00:00 KST in Unix milliseconds.
     const NOW_MS: i64 = 1_795_316_400_000;
@@ -850,7 +629,9 @@ mod tests {
             &with("SPECIAL".into()),
             &toss(),
             "bypass.tosspay_v2.cashReceiptTradeOption",
-            Rule::OneOf { allowed: TRADE_OPTIONS },
+            Rule::OneOf {
+                allowed: crate::model::rules::TOSSPAY_TRADE_OPTIONS,
+            },
         );
     }
 
@@ -976,8 +757,19 @@ mod tests {
 
     #[test]
     fn pg_ids_are_read_case_insensitively() {
-        assert_eq!(PgProvider::from_id("TOSSPAY_V2"), PgProvider::TosspayV2);
-        assert_eq!(PgProvider::from_id(""), PgProvider::Generic);
-        assert_eq!(PgProvider::from_id("nice_v2").id(), "nice_v2");
+        assert_eq!(PgProvider::parse(" TOSSPAY_V2 "), Ok(PgProvider::TosspayV2));
+        assert_eq!(
+            PgProvider::parse("nice_v2").map(|p| p.id().to_owned()),
+            Ok("nice_v2".into())
+        );
+    }
+
+    #[test]
+    fn a_misspelt_pg_is_refused_with_a_message_that_says_what_to_check() {
+        for typo in ["tosspay-v2", "toss_pay_v2", "tosspay", ""] {
+            let err = PgProvider::parse(typo).expect_err(typo);
+            let text = err.to_string();
+            assert!(text.contains("`pg`") && text.contains("tosspay_v2"), "{text}");
+        }
     }
 }

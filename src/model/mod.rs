@@ -1,0 +1,13 @@
+//! The typed models of the providers' browser SDKs (pure Rust, no DOM),
+//! one module per provider, and the rules they share.
+//!
+//! - [`portone_v2`]: PortOne V2 (`PortOne.requestPayment`,
+//!   `requestIssueBillingKey`): requests, outcomes, return URLs and
+//!   validation that reports every violation at once.
+//! - [`rules`]: violations, URL and Korean-time checks, KRW minimums and
+//!   TossPay's own rules, shared by every provider.
+
+pub mod portone_v2;
+pub mod rules;
+
+pub use rules::{Device, Rule, Violation, Violations};
