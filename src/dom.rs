@@ -48,11 +48,6 @@ pub fn console_error(message: &str, raw: Option<&wasm_bindgen::JsValue>) {
     imp::console_error(message, raw);
 }
 
-/// `Date.now()` in milliseconds (`0` off the browser).
-pub fn now_ms() -> i64 {
-    imp::now_ms()
-}
-
 /// Waits `ms` milliseconds (a browser timer; returns at once off the browser).
 pub async fn sleep_ms(ms: u32) {
     imp::sleep_ms(ms).await
@@ -79,10 +74,6 @@ mod imp {
             Some(raw) => web_sys::console::error_2(&JsValue::from_str(message), raw),
             None => web_sys::console::error_1(&JsValue::from_str(message)),
         }
-    }
-
-    pub fn now_ms() -> i64 {
-        js_sys::Date::now() as i64
     }
 
     pub async fn sleep_ms(ms: u32) {
@@ -139,10 +130,6 @@ mod imp {
     }
 
     pub fn console_error(_: &str, _: Option<&JsValue>) {}
-
-    pub fn now_ms() -> i64 {
-        0
-    }
 
     pub async fn sleep_ms(_: u32) {}
 }

@@ -28,7 +28,7 @@ pub mod backend;
 #[cfg(feature = "components")]
 pub mod components;
 #[cfg(feature = "browser")]
-pub mod dom;
+pub(crate) mod dom;
 #[cfg(feature = "browser")]
 pub mod gateway;
 #[cfg(feature = "components")]

@@ -28,7 +28,10 @@ struct Flags {
 }
 
 fn flags() -> Flags {
-    let query = portone_checkout::return_url::Query::parse(&portone_checkout::dom::location_search());
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let query = portone_checkout::return_url::Query::parse(&search);
     Flags {
         lang: query.get(&["lang"]).map(|l| Lang::from_tag(&l)).unwrap_or_default(),
         popup: query.get(&["window"]).as_deref() == Some("popup"),

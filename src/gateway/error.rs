@@ -3,6 +3,36 @@
 use crate::model::Violations;
 use wasm_bindgen::JsValue;
 
+/// What the browser gave (an error event, a thrown value, an answer), kept
+/// for the developer console; opaque so no `JsValue` leaks into the API.
+#[derive(Clone)]
+pub struct RawJs(pub(crate) JsValue);
+
+impl RawJs {
+    /// A short description (`JSON.stringify`, or the string itself).
+    pub fn describe(&self) -> String {
+        if let Some(s) = self.0.as_string() {
+            return s;
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Some(s) = js_sys::JSON::stringify(&self.0).ok().and_then(|s| s.as_string()) {
+            return s;
+        }
+        format!("{:?}", self.0)
+    }
+
+    /// Whether the value is a JS object (an `Error`, an event, ...).
+    pub fn is_object(&self) -> bool {
+        self.0.is_object()
+    }
+}
+
+impl std::fmt::Debug for RawJs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawJs(..)")
+    }
+}
+
 /// Why a gateway call did not produce a result. Variants that come from the
 /// browser keep the raw `JsValue` for the developer console.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -17,7 +47,7 @@ pub enum SdkError {
         /// The script URL.
         url: String,
         /// The `error` event.
-        raw: JsValue,
+        raw: RawJs,
     },
     /// The script neither loaded nor failed in time.
     #[error("the payment SDK script at {url} did not load within {timeout_ms} ms; the next call tries again")]
@@ -56,7 +86,7 @@ pub enum SdkError {
         /// verifies instead of failing).
         already_paid: bool,
         /// What was thrown.
-        raw: JsValue,
+        raw: RawJs,
     },
     /// The SDK resolved to something that is not a response.
     #[error("the payment SDK answered something unreadable: {message}")]
@@ -64,13 +94,13 @@ pub enum SdkError {
         /// What is wrong with it.
         message: String,
         /// What the SDK resolved to.
-        raw: JsValue,
+        raw: RawJs,
     },
 }
 
 impl SdkError {
     /// The raw value the browser gave, for the developer console.
-    pub fn raw(&self) -> Option<&JsValue> {
+    pub fn raw(&self) -> Option<&RawJs> {
         match self {
             Self::LoadFailed { raw, .. } | Self::Rejected { raw, .. } | Self::BadResponse { raw, .. } => Some(raw),
             _ => None,

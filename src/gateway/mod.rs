@@ -15,7 +15,7 @@ mod error;
 pub mod portone_v2;
 pub mod script;
 
-pub use error::SdkError;
+pub use error::{RawJs, SdkError};
 pub use portone_v2::{PortOneV2, DEFAULT_SDK_URL};
 pub use script::{load_script, LoaderOptions};
 

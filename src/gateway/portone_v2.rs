@@ -207,7 +207,7 @@ pub async fn request_payment(
     let resolved = call::call(loader, "requestPayment", req).await?;
     PaymentOutcome::from_json(resolved.json.as_ref()).map_err(|source| SdkError::BadResponse {
         message: source.to_string(),
-        raw: resolved.raw,
+        raw: super::RawJs(resolved.raw),
     })
 }
 
@@ -222,7 +222,7 @@ pub async fn request_issue_billing_key(
     let resolved = call::call(loader, "requestIssueBillingKey", req).await?;
     BillingKeyOutcome::from_json(resolved.json.as_ref()).map_err(|source| SdkError::BadResponse {
         message: source.to_string(),
-        raw: resolved.raw,
+        raw: super::RawJs(resolved.raw),
     })
 }
 
@@ -290,7 +290,7 @@ mod call {
                 already_paid: super::already_paid(code.as_deref()),
                 code,
                 message,
-                raw,
+                raw: super::super::RawJs(raw),
             }
         };
         let returned = function.call1(&portone, &arg).map_err(rejected)?;
@@ -302,7 +302,7 @@ mod call {
                 serde_wasm_bindgen::from_value::<serde_json::Value>(raw.clone()).map_err(|e| {
                     SdkError::BadResponse {
                         message: format!("not a response object: {e}"),
-                        raw: raw.clone(),
+                        raw: super::super::RawJs(raw.clone()),
                     }
                 })?,
             )

@@ -211,7 +211,10 @@ mod browser {
                 global: options.global,
                 method: options.entry,
             }),
-            Settled::Failed(raw) => Err(SdkError::LoadFailed { url, raw }),
+            Settled::Failed(raw) => Err(SdkError::LoadFailed {
+                url,
+                raw: crate::gateway::RawJs(raw),
+            }),
             Settled::TimedOut => Err(SdkError::LoadTimeout {
                 url,
                 timeout_ms: options.timeout_ms,

@@ -178,7 +178,7 @@ pub(crate) fn refused_or<E>(
 /// Developer detail of a gateway error; its raw value goes to the console.
 pub(crate) fn rejection_detail(e: &crate::gateway::SdkError) -> String {
     if let Some(raw) = e.raw() {
-        crate::dom::console_error("portone-checkout: the payment SDK refused or failed", Some(raw));
+        crate::dom::console_error("portone-checkout: the payment SDK refused or failed", Some(&raw.0));
     }
     e.to_string()
 }

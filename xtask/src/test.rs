@@ -85,7 +85,11 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         "--target",
         "wasm32-unknown-unknown",
         "--test",
-        "*",
+        "checkout_component",
+        "--test",
+        "sdk_binding",
+        "--test",
+        "sdk_loader",
     ]);
     browser
         .env("CHROMEDRIVER", &driver)

@@ -5,7 +5,7 @@
 //!
 //! - [`PaymentRequest`] / [`IssueBillingKeyRequest`]: the SDK's arguments,
 //!   serializing to exactly the plain objects the SDK expects.
-//! - [`PaymentOutcome`] / [`BillingKeyOutcome`] / [`SdkRejection`]: what comes
+//! - [`PaymentOutcome`] / [`BillingKeyOutcome`]: what comes
 //!   back, typed.
 //! - [`validate`]: every rule checked before the SDK is called.
 
@@ -29,7 +29,6 @@ pub use payment::{
 };
 pub use response::{
     BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError, SdkFailure,
-    SdkRejection,
 };
 pub use validate::{validate_billing_key, validate_payment, PgProvider, UnknownPg, ValidationContext, KNOWN_PG_IDS};
 

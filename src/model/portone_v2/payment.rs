@@ -20,7 +20,7 @@ pub type JsonObject = Map<String, Value>;
 /// Build it with [`PaymentRequest::new`] and struct update syntax:
 ///
 /// ```
-/// use portone_checkout::model::*;
+/// use portone_checkout::model::portone_v2::*;
 /// let req = PaymentRequest {
 ///     channel_key: Some("channel-key-...".into()),
 ///     ..PaymentRequest::new("store-...", "order-1", "커피 2잔", 9000, Currency::Krw, PayMethod::EasyPay)

@@ -145,40 +145,6 @@ pub enum BillingKeyOutcome {
     Redirected,
 }
 
-/// A rejection of the SDK promise: an error before the window opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SdkRejection {
-    /// `code`, when the error carried a string one.
-    pub code: Option<ErrorCode>,
-    /// `message` (developer-facing).
-    pub message: String,
-}
-
-impl SdkRejection {
-    /// Reads `code` and `message` off whatever was thrown (an SDK error, a
-    /// plain `Error`, a string, or anything else).
-    pub fn from_json(value: &Value) -> Self {
-        match value {
-            Value::Object(o) => Self {
-                code: o.get("code").and_then(Value::as_str).map(ErrorCode::from),
-                message: o
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| value.to_string()),
-            },
-            Value::String(s) => Self {
-                code: None,
-                message: s.clone(),
-            },
-            other => Self {
-                code: None,
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
 /// The SDK resolved to something this crate cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResponseError {
@@ -281,7 +247,7 @@ fn object(value: Option<&Value>) -> Result<Option<Fields<'_>>, ResponseError> {
 
 impl PaymentOutcome {
     /// Parses what `requestPayment` resolved to (`None` for `undefined`).
-    pub fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
+    pub(crate) fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
         const KIND: &str = "PAYMENT";
         let Some(f) = object(value)? else {
             return Ok(Self::Redirected);
@@ -301,7 +267,7 @@ impl PaymentOutcome {
 impl BillingKeyOutcome {
     /// Parses what `requestIssueBillingKey` resolved to (`None` for
     /// `undefined`).
-    pub fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
+    pub(crate) fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
         const KIND: &str = "ISSUE_BILLING_KEY";
         let Some(f) = object(value)? else {
             return Ok(Self::Redirected);
@@ -445,16 +411,5 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn rejections_read_code_and_message_from_anything_thrown() {
-        let r = SdkRejection::from_json(&json!({"code": "AmountNotEqualToPredefined", "message": "금액 불일치"}));
-        assert_eq!(r.code, Some(ErrorCode::AmountNotEqualToPredefined));
-        assert_eq!(r.message, "금액 불일치");
-        let r = SdkRejection::from_json(&json!("boom"));
-        assert_eq!((r.code, r.message.as_str()), (None, "boom"));
-        let r = SdkRejection::from_json(&json!({"message": "TypeError: x"}));
-        assert_eq!(r.code, None);
     }
 }
