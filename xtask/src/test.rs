@@ -190,7 +190,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 300 },
+            kind: Kind::Tests { min: 240 },
             command: native,
         },
         Suite {
