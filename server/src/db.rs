@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use portone_checkout::protocol::{OrderStatus, PaymentId, PaymentStatus, PgFailure};
 
+use crate::provider::ProviderKind;
 use crate::shop_api::Product;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -111,6 +112,12 @@ CREATE TABLE charge_requests (
 );
 "#;
 
+/// Version 3: each order records the provider it is paid with.
+const SCHEMA_V3: &str = r#"
+ALTER TABLE orders ADD COLUMN provider TEXT NOT NULL DEFAULT 'portone_v2';
+ALTER TABLE subscriptions ADD COLUMN provider TEXT NOT NULL DEFAULT 'portone_v2';
+"#;
+
 /// The seed catalogue: `(id, name, price, stock)` in KRW. `beans-1kg` has a
 /// stock of one, so a second order of it is paid but cannot be fulfilled
 /// (the net-cancel path).
@@ -173,6 +180,8 @@ pub struct Order {
     pub due_at: Option<i64>,
     /// Scheduled charges: [`TO_SCHEDULE`] or [`SCHEDULED`].
     pub schedule_state: Option<String>,
+    /// The provider the order is paid with.
+    pub provider: ProviderKind,
 }
 
 impl Order {
@@ -239,6 +248,8 @@ pub struct SubscriptionRow {
     pub status: String,
     /// Issue id, when known.
     pub issue_id: Option<String>,
+    /// The provider holding the billing key.
+    pub provider: ProviderKind,
 }
 
 /// A new order to insert.
@@ -264,6 +275,8 @@ pub struct NewOrder<'a> {
     pub due_at: Option<i64>,
     /// Scheduled charges: [`TO_SCHEDULE`].
     pub schedule_state: Option<&'a str>,
+    /// The provider the order is paid with.
+    pub provider: ProviderKind,
 }
 
 /// What a fulfilment attempt did.
@@ -305,7 +318,14 @@ fn order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Order, sqlx::Error> {
         synced_at: row.try_get("synced_at")?,
         due_at: row.try_get("due_at")?,
         schedule_state: row.try_get("schedule_state")?,
+        provider: provider_from_row(row)?,
     })
+}
+
+fn provider_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ProviderKind, sqlx::Error> {
+    let name: String = row.try_get("provider")?;
+    ProviderKind::parse(&name)
+        .ok_or_else(|| sqlx::Error::Decode(format!("provider {name:?} is not one this server speaks").into()))
 }
 
 async fn insert_order_in(
@@ -315,8 +335,8 @@ async fn insert_order_in(
     let now = now();
     sqlx::query(
         "INSERT INTO orders (payment_id, kind, order_name, total_amount, currency, customer_id, \
-         subscription_id, status, created_at, updated_at, due_at, schedule_state) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)",
+         subscription_id, status, created_at, updated_at, due_at, schedule_state, provider) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)",
     )
     .bind(order.payment_id)
     .bind(order.kind)
@@ -329,6 +349,7 @@ async fn insert_order_in(
     .bind(&now)
     .bind(order.due_at)
     .bind(order.schedule_state)
+    .bind(order.provider.as_str())
     .execute(&mut **tx)
     .await?;
     for (product_id, quantity, unit_price) in order.items {
@@ -353,6 +374,7 @@ fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SubscriptionRo
         customer_id: row.try_get("customer_id")?,
         status: row.try_get("status")?,
         issue_id: row.try_get("issue_id")?,
+        provider: provider_from_row(row)?,
     })
 }
 
@@ -393,6 +415,10 @@ impl Db {
         if version < 2 {
             sqlx::raw_sql(SCHEMA_V2).execute(&mut *tx).await?;
             sqlx::query("PRAGMA user_version = 2").execute(&mut *tx).await?;
+        }
+        if version < 3 {
+            sqlx::raw_sql(SCHEMA_V3).execute(&mut *tx).await?;
+            sqlx::query("PRAGMA user_version = 3").execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -811,12 +837,13 @@ impl Db {
         billing_key: &str,
         customer_id: &str,
         issue_id: Option<&str>,
+        provider: ProviderKind,
     ) -> Result<SubscriptionRow, sqlx::Error> {
         let now = now();
         let new_id = format!("sub-{}", uuid::Uuid::new_v4().simple());
         sqlx::query(
-            "INSERT INTO subscriptions (subscription_id, billing_key, customer_id, status, issue_id, created_at, updated_at) \
-             VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?) \
+            "INSERT INTO subscriptions (subscription_id, billing_key, customer_id, status, issue_id, created_at, updated_at, provider) \
+             VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?) \
              ON CONFLICT (billing_key) DO UPDATE SET status = 'ACTIVE', \
              issue_id = COALESCE(subscriptions.issue_id, excluded.issue_id), updated_at = excluded.updated_at",
         )
@@ -826,6 +853,7 @@ impl Db {
         .bind(issue_id)
         .bind(&now)
         .bind(&now)
+        .bind(provider.as_str())
         .execute(&self.pool)
         .await?;
         let row = sqlx::query("SELECT * FROM subscriptions WHERE billing_key = ?")

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portone_checkout::protocol::ErrorBody;
 
-use crate::portone::PortOneError;
+use crate::provider::ProviderError;
 
 /// An error a handler returns: an HTTP status, a stable snake_case code and a
 /// sentence for the developer. Rendered as [`ErrorBody`].
@@ -67,13 +67,13 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<PortOneError> for ApiError {
-    fn from(err: PortOneError) -> Self {
+impl From<ProviderError> for ApiError {
+    fn from(err: ProviderError) -> Self {
         tracing::warn!(error = %err, "PortOne call failed");
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             "portone_unavailable",
-            "PortOne could not be reached or refused the request; the order is unchanged, retry later",
+            "the payment provider could not be reached or refused the request; the order is unchanged, retry later",
         )
     }
 }
@@ -82,7 +82,15 @@ impl From<crate::sync::SyncError> for ApiError {
     fn from(err: crate::sync::SyncError) -> Self {
         match err {
             crate::sync::SyncError::Db(e) => e.into(),
-            crate::sync::SyncError::PortOne(e) => e.into(),
+            crate::sync::SyncError::Provider(e) => e.into(),
+            crate::sync::SyncError::NoProvider(kind) => {
+                tracing::error!(provider = kind, "an order's provider is not configured");
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "provider_not_configured",
+                    "this order's payment provider is not configured on the server",
+                )
+            }
         }
     }
 }

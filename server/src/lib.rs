@@ -25,7 +25,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod portone;
+pub mod provider;
 pub mod reconcile;
 mod routes;
 pub mod shop_api;
@@ -38,7 +38,8 @@ use std::sync::Arc;
 pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy};
 pub use db::Db;
 pub use error::ApiError;
-pub use portone::{PortOneClient, PortOneError};
+pub use provider::portone_v2::PortOneClient;
+pub use provider::{Provider, ProviderError, ProviderKind, Providers};
 
 /// The fixed signed-in demo user's customer id.
 pub const DEMO_CUSTOMER_ID: &str = "demo-customer-1";
@@ -60,11 +61,11 @@ pub fn subscription_charge(
     order_name: String,
     total_amount: i64,
     currency: String,
-) -> portone::BillingKeyCharge {
-    portone::BillingKeyCharge {
+) -> provider::BillingKeyCharge {
+    provider::BillingKeyCharge {
         billing_key: sub.billing_key.clone(),
         order_name,
-        customer: portone::ChargeCustomer {
+        customer: provider::ChargeCustomer {
             id: sub.customer_id.clone(),
             full_name: DEMO_CUSTOMER_NAME.into(),
             phone_number: Some(DEMO_CUSTOMER_PHONE.into()),
@@ -84,9 +85,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
-    /// The PortOne settings are unusable.
-    #[error("PortOne settings: {0}")]
-    PortOne(#[from] PortOneError),
+    /// A provider's settings are unusable.
+    #[error("provider settings: {0}")]
+    Provider(#[from] ProviderError),
     /// A webhook secret is not a valid `whsec_` secret.
     #[error("webhook secret #{index} is invalid (expected whsec_<base64>)")]
     WebhookSecret {
@@ -106,8 +107,8 @@ pub enum StartError {
 pub struct AppState {
     /// The database.
     pub db: Db,
-    /// The PortOne client.
-    pub portone: PortOneClient,
+    /// The providers this backend speaks.
+    pub providers: Providers,
     /// The configuration.
     pub config: Arc<Config>,
     /// Sandbox or live.
@@ -126,11 +127,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The provider of `kind`, or an error saying it is not configured.
+    pub fn provider(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>, sync::SyncError> {
+        self.providers
+            .get(kind)
+            .ok_or(sync::SyncError::NoProvider(kind.as_str()))
+    }
+
     /// Opens the database and builds the PortOne client and webhook
     /// verifiers from `config`.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
         config.portone.validate()?;
-        let portone = PortOneClient::new(&config.portone)?;
+        let mut providers = Providers::default();
+        providers.insert(Arc::new(provider::portone_v2::PortOneV2::new(&config.portone)?));
         if config.portone.webhook_secrets.is_empty() {
             return Err(StartError::NoWebhookSecret);
         }
@@ -144,7 +153,7 @@ impl AppState {
         let db = Db::open(&config.database_path).await?;
         Ok(AppState {
             db,
-            portone,
+            providers,
             mode: config.portone.mode(),
             config: Arc::new(config),
             locks: Arc::default(),

@@ -211,6 +211,7 @@ mod tests {
             synced_at,
             due_at,
             schedule_state: None,
+            provider: crate::provider::ProviderKind::PortOneV2,
         }
     }
 

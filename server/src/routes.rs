@@ -11,6 +11,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Request, S
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post, MethodRouter};
+use axum::Extension;
 use axum::{Json, Router};
 use portone_checkout::protocol::{
     check_id, routes as paths, BillingKeyPrepared, CompleteRequest, IdError, IssueId, OrderStatus, PaymentId,
@@ -28,7 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::db::{NewOrder, SubscriptionRow};
 use crate::error::ApiError;
-use crate::portone::PortOneError;
+use crate::provider::{ProviderError, ProviderKind};
 use crate::shop_api::{
     routes as shop_paths, ChannelConfig, ChargeResult, ClientConfig, PrepareItem, Product, CONFIG_PATH,
     IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH,
@@ -230,16 +231,22 @@ async fn method_not_allowed() -> ApiError {
 /// memory bounded (the caller spawns it).
 pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
     let (limited, cleanup) = rate_limit(&state);
-    let api = Router::new()
-        .route(CONFIG_PATH, get(client_config))
-        .route(PRODUCTS_PATH, get(products))
-        .route(PAYMENTS_PATH, limited(post(prepare_payment)))
-        .route(paths::PAYMENT, get(payment_status))
-        .route(paths::COMPLETE, limited(post(complete_payment)))
-        .route(BILLING_KEYS_PREPARE_PATH, post(prepare_billing_key))
-        .route(BILLING_KEYS_PATH, post(register_billing_key))
-        .route(shop_paths::SUBSCRIPTION, get(subscription))
-        .route(shop_paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
+    // The contract's routes for one provider: prepare, config and billing
+    // keys use the mount's provider; a payment's routes use its order's.
+    let mount = |kind: ProviderKind| {
+        Router::new()
+            .route(CONFIG_PATH, get(client_config))
+            .route(PRODUCTS_PATH, get(products))
+            .route(PAYMENTS_PATH, limited(post(prepare_payment)))
+            .route(paths::PAYMENT, get(payment_status))
+            .route(paths::COMPLETE, limited(post(complete_payment)))
+            .route(BILLING_KEYS_PREPARE_PATH, post(prepare_billing_key))
+            .route(BILLING_KEYS_PATH, post(register_billing_key))
+            .route(shop_paths::SUBSCRIPTION, get(subscription))
+            .route(shop_paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
+            .layer(Extension(kind))
+    };
+    let api = mount(ProviderKind::PortOneV2)
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -268,7 +275,7 @@ pub(crate) fn router(state: AppState) -> Router {
     router_with_cleanup(state).0
 }
 
-async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
+async fn client_config(State(state): State<AppState>, Extension(_kind): Extension<ProviderKind>) -> Json<ClientConfig> {
     let p = &state.config.portone;
     Json(ClientConfig {
         store_id: p.store_id.clone(),
@@ -364,6 +371,7 @@ fn parse_items(body: &Value) -> Result<Vec<PrepareItem>, ApiError> {
 
 async fn prepare_payment(
     State(state): State<AppState>,
+    Extension(kind): Extension<ProviderKind>,
     RawBody(body): RawBody,
 ) -> Result<Json<PreparedPayment>, ApiError> {
     let value: Value = parse_json(&body, "PreparePaymentRequest")?;
@@ -436,9 +444,11 @@ async fn prepare_payment(
             items: &lines,
             due_at: None,
             schedule_state: None,
+            provider: kind,
         })
         .await?;
-    if let Err(e) = state.portone.pre_register(payment_id.as_str(), total, &currency).await {
+    let provider = state.provider(kind)?;
+    if let Err(e) = provider.pre_register(payment_id.as_str(), total, &currency).await {
         state.db.delete_pending_order(payment_id.as_str()).await?;
         return Err(e.into());
     }
@@ -465,7 +475,7 @@ async fn synced_status(state: &AppState, payment_id: &PaymentId, force: bool) ->
     match sync_payment(state, payment_id.as_str(), force).await {
         Ok(Some(synced)) => Ok(synced.to_status()),
         Ok(None) => Err(payment_not_found(payment_id)),
-        Err(crate::sync::SyncError::PortOne(e)) => {
+        Err(crate::sync::SyncError::Provider(e)) => {
             tracing::warn!(%payment_id, error = %e, "PortOne unreadable: answering the stored record, unverified");
             let order = state
                 .db
@@ -474,7 +484,7 @@ async fn synced_status(state: &AppState, payment_id: &PaymentId, force: bool) ->
                 .ok_or_else(|| payment_not_found(payment_id))?;
             Ok(Synced { order, verified: false }.to_status())
         }
-        Err(crate::sync::SyncError::Db(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -542,6 +552,7 @@ fn subscription_json(row: SubscriptionRow) -> Result<Subscription, ApiError> {
 
 async fn register_billing_key(
     State(state): State<AppState>,
+    Extension(kind): Extension<ProviderKind>,
     RawBody(body): RawBody,
 ) -> Result<Json<Subscription>, ApiError> {
     let req: RegisterBillingKeyRequest = parse_json(&body, "RegisterBillingKeyRequest")?;
@@ -566,23 +577,23 @@ async fn register_billing_key(
             ));
         }
     }
-    let info = match state.portone.get_billing_key(key).await {
+    let info = match state.provider(kind)?.read_billing_key(key).await {
         Ok(info) => info,
         Err(e) if e.is_not_found() => {
             return Err(ApiError::not_found(
                 "billing_key_not_found",
-                "billingKey is not known to PortOne",
+                "billingKey is not known to the payment provider",
             ));
         }
         Err(e) => return Err(e.into()),
     };
-    if info.status != "ISSUED" {
+    if !info.issued {
         return Err(ApiError::conflict(
             "billing_key_not_issued",
-            format!("billingKey has status {} at PortOne, expected ISSUED", info.status),
+            "billingKey is not usable at the payment provider (deleted or not issued)",
         ));
     }
-    if info.customer.id.as_deref() != Some(DEMO_CUSTOMER_ID) {
+    if info.customer_id.as_deref() != Some(DEMO_CUSTOMER_ID) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "billing_key_customer_mismatch",
@@ -598,7 +609,10 @@ async fn register_billing_key(
         }
     }
     let issue_id = req.issue_id.as_ref().map(IssueId::as_str).or(info.issue_id.as_deref());
-    let row = state.db.upsert_subscription(key, DEMO_CUSTOMER_ID, issue_id).await?;
+    let row = state
+        .db
+        .upsert_subscription(key, DEMO_CUSTOMER_ID, issue_id, kind)
+        .await?;
     Ok(Json(subscription_json(row)?))
 }
 
@@ -650,12 +664,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// What a charge call's own error means once PortOne was read again and
 /// still shows no paid payment.
-fn charge_refusal(e: &PortOneError) -> Option<PgFailure> {
+fn charge_refusal(e: &ProviderError) -> Option<PgFailure> {
     match e {
         // A definitive refusal before any payment (unknown or deleted key,
         // invalid request): the charge failed. PortOne's text is logged,
         // never shown.
-        PortOneError::Api { status, kind, .. } if (400..500).contains(status) => Some(PgFailure {
+        ProviderError::Api { status, kind, .. } if (400..500).contains(status) => Some(PgFailure {
             code: Some(kind.clone()),
             message: Some("the charge could not be made with the registered payment method".into()),
             ..PgFailure::default()
@@ -696,6 +710,7 @@ async fn charge_subscription(
                 items: &[],
                 due_at: None,
                 schedule_state: None,
+                provider: sub.provider,
             },
         )
         .await?;
@@ -717,7 +732,7 @@ async fn charge_subscription(
             order.total_amount,
             order.currency.clone(),
         );
-        call = state.portone.pay_with_billing_key(&payment_id, &charge).await;
+        call = state.provider(sub.provider)?.charge(&payment_id, &charge).await;
         if let Err(e) = &call {
             tracing::warn!(%payment_id, error = %e, "billing-key charge call failed; re-reading the payment");
         }

@@ -9,12 +9,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use portone_checkout::protocol::PgFailure;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::config::{Mode, PortOneConfig};
 use crate::db::{FulfilOutcome, NewOrder, Order, PAYABLE, STATUS_CANCELLING, TO_SCHEDULE};
-use crate::portone::{Payment, PortOneError};
+use crate::provider::{PaymentState, ProviderError, ProviderKind, ProviderPayment, ScheduleOutcome};
 use crate::AppState;
 
 /// A sync that could not finish (the order keeps its last recorded state).
@@ -23,9 +21,12 @@ pub enum SyncError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
-    /// PortOne could not be read.
-    #[error("PortOne: {0}")]
-    PortOne(#[from] PortOneError),
+    /// The provider could not be read.
+    #[error("provider: {0}")]
+    Provider(#[from] ProviderError),
+    /// The order's provider is not configured on this server.
+    #[error("the provider {0} is not configured")]
+    NoProvider(&'static str),
 }
 
 /// Per-payment async locks: concurrent syncs of one payment in this process
@@ -102,11 +103,22 @@ pub async fn sync_payment(state: &AppState, payment_id: &str, force: bool) -> Re
         return Ok(Some(Synced { order, verified: true }));
     }
     state.db.mark_synced(payment_id, crate::db::unix_now()).await?;
-    let payment = match state.portone.get_payment(payment_id).await {
-        Ok(p) => Some(p),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
-    };
+    let provider = state.provider(order.provider)?;
+    let mut payment = provider.read(payment_id).await?;
+    // A two-step provider's authenticated payment is confirmed here, once
+    // its amount is the order's: the customer paid in the window, and only
+    // the merchant's confirm is missing.
+    if let Some(p) = payment.as_ref().filter(|p| p.state == PaymentState::Authenticated) {
+        match verify_payment(&order, p) {
+            Ok(()) => {
+                if let Err(e) = provider.confirm(payment_id, p).await {
+                    tracing::warn!(payment_id, error = %e, "confirm failed; reading the payment again");
+                }
+                payment = provider.read(payment_id).await?;
+            }
+            Err(reason) => tracing::warn!(payment_id, %reason, "authenticated payment not confirmed"),
+        }
+    }
     if let Some(payment) = payment {
         apply(state, &order, &payment).await?;
     }
@@ -119,63 +131,44 @@ pub async fn sync_payment(state: &AppState, payment_id: &str, force: bool) -> Re
     Ok(Some(Synced { order, verified: true }))
 }
 
-/// The merchant's verification of a `PAID` payment: it belongs to this
-/// store and was paid through the configured channel, amount and currency
-/// equal the stored order and, in live mode, the channel is a `LIVE` one.
-/// `Err` carries the cancel reason.
-pub fn verify_payment(config: &PortOneConfig, order: &Order, payment: &Payment) -> Result<(), String> {
-    if payment.store_id.as_deref() != Some(config.store_id.as_str()) {
+/// The merchant's verification of a paid payment: amount and currency equal
+/// the stored order, and the provider's own checks pass (the store, the
+/// channel, a live channel in live mode). `Err` carries the cancel reason.
+pub fn verify_payment(order: &Order, payment: &ProviderPayment) -> Result<(), String> {
+    payment.checks.clone()?;
+    if payment.total != order.total_amount || payment.currency != order.currency {
         return Err(format!(
-            "suspected tampering: the payment belongs to store {:?}, not this shop's",
-            payment.store_id.as_deref().unwrap_or("(none)")
+            "suspected tampering: the provider reports {} {} paid but the order amount is {} {}",
+            payment.total, payment.currency, order.total_amount, order.currency
         ));
-    }
-    let channel_key = payment.channel.as_ref().and_then(|c| c.key.as_deref());
-    if !channel_key.is_some_and(|k| config.accepts_channel(k)) {
-        return Err(format!(
-            "suspected tampering: the payment was made through channel {:?}, not the shop's",
-            channel_key.unwrap_or("(none)")
-        ));
-    }
-    if payment.amount.total != order.total_amount || payment.currency != order.currency {
-        return Err(format!(
-            "suspected tampering: PortOne reports {} {} paid but the order amount is {} {}",
-            payment.amount.total, payment.currency, order.total_amount, order.currency
-        ));
-    }
-    if config.mode == Mode::Live {
-        let kind = payment.channel.as_ref().map(|c| c.kind.as_str());
-        if kind != Some("LIVE") {
-            return Err("suspected tampering: paid through a TEST channel while the shop is live".into());
-        }
     }
     Ok(())
 }
 
-async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(), SyncError> {
+async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Result<(), SyncError> {
     let db = &state.db;
     let id = order.payment_id.as_str();
-    match payment.status.as_str() {
-        "PAID" => {
+    match &payment.state {
+        PaymentState::Paid => {
             if order.status == STATUS_CANCELLING {
                 let reason = order
                     .message
                     .clone()
                     .unwrap_or_else(|| "cancelled by the merchant".into());
-                cancel_and_record(state, id, &reason).await?;
+                cancel_and_record(state, order, &reason).await?;
                 return Ok(());
             }
             if !PAYABLE.contains(&order.status.as_str()) {
                 return Ok(());
             }
-            match verify_payment(&state.config.portone, order, payment) {
+            match verify_payment(order, payment) {
                 Err(reason) => {
                     tracing::warn!(payment_id = id, %reason, "payment verification failed");
                     if db
                         .transition(id, PAYABLE, STATUS_CANCELLING, None, Some(&reason))
                         .await?
                     {
-                        cancel_and_record(state, id, &reason).await?;
+                        cancel_and_record(state, order, &reason).await?;
                     }
                 }
                 Ok(()) => {
@@ -193,29 +186,22 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
                                 .and_then(|o| o.message)
                                 .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
                             tracing::warn!(payment_id = id, %reason, "net cancel");
-                            cancel_and_record(state, id, &reason).await?;
+                            cancel_and_record(state, order, &reason).await?;
                         }
                     }
                 }
             }
         }
-        "VIRTUAL_ACCOUNT_ISSUED" => {
+        PaymentState::VirtualAccountIssued => {
             db.transition(id, &["PENDING", "FAILED"], "VIRTUAL_ACCOUNT_ISSUED", None, None)
                 .await?;
         }
-        "FAILED" => {
-            let info = payment.failure.clone().unwrap_or_default();
+        PaymentState::Failed => {
             // The PG's own words first (some PGs require they be shown).
-            let failure = PgFailure {
-                code: None,
-                pg_code: info.pg_code,
-                message: Some(
-                    info.pg_message
-                        .or(info.reason)
-                        .unwrap_or_else(|| "the payment failed".into()),
-                ),
-                pg_message: None,
-            };
+            let mut failure = payment.failure.clone().unwrap_or_default();
+            if failure.message.is_none() {
+                failure.message = Some("the payment failed".into());
+            }
             if db.transition(id, FAILABLE, "FAILED", Some(&failure), None).await? && order.schedule_state.is_some() {
                 // A scheduled charge that failed is not retried by PortOne:
                 // the subscription stops until the customer acts.
@@ -230,9 +216,9 @@ async fn apply(state: &AppState, order: &Order, payment: &Payment) -> Result<(),
                 }
             }
         }
-        "CANCELLED" => record_cancelled(state, id).await?,
-        // READY, PAY_PENDING, PARTIAL_CANCELLED and unknown statuses leave
-        // the order as it is.
+        PaymentState::Cancelled => record_cancelled(state, id).await?,
+        // Ready, pending, authenticated (not confirmed), partly cancelled and
+        // unknown states leave the order as it is.
         _ => {}
     }
     Ok(())
@@ -271,19 +257,22 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
 /// by re-reading it. Only PortOne's word makes it `CANCELLED`: if PortOne
 /// cannot confirm, the order stays `CANCELLING` (reported as such) and the
 /// next sync (webhook redelivery, browser, reconciler) retries the cancel.
-async fn cancel_and_record(state: &AppState, payment_id: &str, reason: &str) -> Result<(), SyncError> {
-    if let Err(e) = state.portone.cancel_payment(payment_id, reason).await {
+async fn cancel_and_record(state: &AppState, order: &Order, reason: &str) -> Result<(), SyncError> {
+    let payment_id = order.payment_id.as_str();
+    let provider = state.provider(order.provider)?;
+    if let Err(e) = provider.cancel(payment_id, reason).await {
         tracing::warn!(payment_id, error = %e, "cancel failed; re-reading the payment");
     }
-    match state.portone.get_payment(payment_id).await {
-        Ok(p) if p.status == "CANCELLED" => {
+    match provider.read(payment_id).await {
+        Ok(Some(p)) if p.state == PaymentState::Cancelled => {
             state
                 .db
                 .transition(payment_id, &[STATUS_CANCELLING], "CANCELLED", None, None)
                 .await?;
         }
         Ok(p) => {
-            tracing::warn!(payment_id, status = %p.status, "cancel not confirmed yet; will retry on next sync");
+            let state = p.map(|p| p.state);
+            tracing::warn!(payment_id, ?state, "cancel not confirmed yet; will retry on next sync");
         }
         Err(e) => {
             tracing::warn!(payment_id, error = %e, "cancel not confirmed; will retry on next sync");
@@ -305,6 +294,7 @@ struct NextCharge {
     customer_id: String,
     subscription_id: String,
     due_at: i64,
+    provider: ProviderKind,
 }
 
 impl NextCharge {
@@ -320,6 +310,7 @@ impl NextCharge {
             items: &[],
             due_at: Some(self.due_at),
             schedule_state: Some(TO_SCHEDULE),
+            provider: self.provider,
         }
     }
 }
@@ -341,6 +332,7 @@ fn next_charge_for(order: &Order) -> Option<NextCharge> {
         customer_id: order.customer_id.clone(),
         subscription_id,
         due_at: base + CHARGE_INTERVAL_DAYS * 24 * 60 * 60,
+        provider: order.provider,
     })
 }
 
@@ -376,21 +368,19 @@ pub async fn schedule_pending_charges(state: &AppState, subscription_id: Option<
             order.currency.clone(),
         );
         let due = order.due_at.unwrap_or_else(crate::db::unix_now);
-        let time_to_pay = chrono::DateTime::from_timestamp(due, 0)
-            .unwrap_or_else(chrono::Utc::now)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match state
-            .portone
-            .schedule_payment(&order.payment_id, &charge, &time_to_pay)
-            .await
-        {
-            Ok(schedule_id) => {
-                if state.db.set_scheduled(&order.payment_id, Some(&schedule_id)).await? {
-                    tracing::info!(payment_id = %order.payment_id, %schedule_id, "next charge scheduled");
+        let provider = state.provider(order.provider)?;
+        match provider.schedule(&order.payment_id, &charge, due).await {
+            Ok(ScheduleOutcome::Scheduled(schedule_id)) => {
+                if state
+                    .db
+                    .set_scheduled(&order.payment_id, schedule_id.as_deref())
+                    .await?
+                {
+                    tracing::info!(payment_id = %order.payment_id, ?schedule_id, "next charge scheduled");
                     confirmed += 1;
                 }
             }
-            Err(e) if e.kind() == Some("PAYMENT_SCHEDULE_ALREADY_EXISTS") => {
+            Ok(ScheduleOutcome::AlreadyExists) => {
                 if state.db.set_scheduled(&order.payment_id, None).await? {
                     tracing::info!(payment_id = %order.payment_id, "next charge was already scheduled (lost answer)");
                     confirmed += 1;
@@ -406,8 +396,9 @@ pub async fn schedule_pending_charges(state: &AppState, subscription_id: Option<
 
 /// Re-reads a billing key from PortOne and stores, refreshes or retires it.
 /// Keys of customers this shop does not know are ignored.
-pub async fn sync_billing_key(state: &AppState, billing_key: &str) -> Result<(), SyncError> {
-    let info = match state.portone.get_billing_key(billing_key).await {
+pub async fn sync_billing_key(state: &AppState, kind: ProviderKind, billing_key: &str) -> Result<(), SyncError> {
+    let provider = state.provider(kind)?;
+    let info = match provider.read_billing_key(billing_key).await {
         Ok(info) => info,
         Err(e) if e.is_not_found() => {
             state.db.delete_subscription_by_key(billing_key).await?;
@@ -415,11 +406,11 @@ pub async fn sync_billing_key(state: &AppState, billing_key: &str) -> Result<(),
         }
         Err(e) => return Err(e.into()),
     };
-    if info.status != "ISSUED" {
+    if !info.issued {
         state.db.delete_subscription_by_key(billing_key).await?;
         return Ok(());
     }
-    let Some(customer_id) = info.customer.id.clone() else {
+    let Some(customer_id) = info.customer_id.clone() else {
         tracing::warn!("billing key without customer id ignored");
         return Ok(());
     };
@@ -433,7 +424,7 @@ pub async fn sync_billing_key(state: &AppState, billing_key: &str) -> Result<(),
     }
     state
         .db
-        .upsert_subscription(billing_key, &customer_id, info.issue_id.as_deref())
+        .upsert_subscription(billing_key, &customer_id, info.issue_id.as_deref(), kind)
         .await?;
     Ok(())
 }
@@ -441,7 +432,6 @@ pub async fn sync_billing_key(state: &AppState, billing_key: &str) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::portone::{PaymentAmount, SelectedChannel};
 
     fn order() -> Order {
         Order {
@@ -464,69 +454,33 @@ mod tests {
             synced_at: None,
             due_at: None,
             schedule_state: None,
+            provider: ProviderKind::PortOneV2,
         }
     }
 
-    fn config(mode: Mode) -> PortOneConfig {
-        let mut c = PortOneConfig::sandbox("http://127.0.0.1:8787");
-        c.mode = mode;
-        c
-    }
-
-    fn paid(total: i64, currency: &str, channel: &str) -> Payment {
-        Payment {
-            status: "PAID".into(),
-            id: "order-1".into(),
-            store_id: Some("store-sandbox".into()),
-            amount: PaymentAmount {
-                total,
-                paid: total,
-                cancelled: 0,
-            },
+    fn paid(total: i64, currency: &str, checks: Result<(), String>) -> ProviderPayment {
+        ProviderPayment {
+            state: PaymentState::Paid,
+            total,
             currency: currency.into(),
-            channel: Some(SelectedChannel {
-                kind: channel.into(),
-                key: Some("channel-key-sandbox-tosspay".into()),
-            }),
             paid_at: None,
             failure: None,
-            billing_key: None,
+            checks,
+            reference: None,
         }
     }
 
     #[test]
     fn verification_requires_equal_amount_and_currency() {
-        assert!(verify_payment(&config(Mode::Sandbox), &order(), &paid(4500, "KRW", "TEST")).is_ok());
-        let err =
-            verify_payment(&config(Mode::Sandbox), &order(), &paid(100, "KRW", "TEST")).expect_err("amount mismatch");
+        assert!(verify_payment(&order(), &paid(4500, "KRW", Ok(()))).is_ok());
+        let err = verify_payment(&order(), &paid(100, "KRW", Ok(()))).expect_err("amount mismatch");
         assert!(err.contains("tampering") && err.contains("100"), "{err}");
-        assert!(verify_payment(&config(Mode::Sandbox), &order(), &paid(4500, "USD", "TEST")).is_err());
+        assert!(verify_payment(&order(), &paid(4500, "USD", Ok(()))).is_err());
     }
 
     #[test]
-    fn live_mode_refuses_payments_through_a_test_channel() {
-        assert!(verify_payment(&config(Mode::Live), &order(), &paid(4500, "KRW", "LIVE")).is_ok());
-        let err = verify_payment(&config(Mode::Live), &order(), &paid(4500, "KRW", "TEST")).expect_err("test channel");
-        assert!(err.contains("TEST channel"), "{err}");
-        let mut no_channel = paid(4500, "KRW", "LIVE");
-        no_channel.channel = None;
-        assert!(verify_payment(&config(Mode::Live), &order(), &no_channel).is_err());
-    }
-
-    #[test]
-    fn a_payment_of_another_store_or_channel_is_refused() {
-        let mut other_store = paid(4500, "KRW", "TEST");
-        other_store.store_id = Some("store-other".into());
-        let err = verify_payment(&config(Mode::Sandbox), &order(), &other_store).expect_err("store");
-        assert!(err.contains("store"), "{err}");
-        let mut no_store = paid(4500, "KRW", "TEST");
-        no_store.store_id = None;
-        assert!(verify_payment(&config(Mode::Sandbox), &order(), &no_store).is_err());
-        let mut other_channel = paid(4500, "KRW", "TEST");
-        if let Some(c) = other_channel.channel.as_mut() {
-            c.key = Some("channel-key-not-accepted".into());
-        }
-        let err = verify_payment(&config(Mode::Sandbox), &order(), &other_channel).expect_err("channel");
-        assert!(err.contains("channel"), "{err}");
+    fn the_providers_own_checks_must_pass_too() {
+        let err = verify_payment(&order(), &paid(4500, "KRW", Err("another store".into()))).expect_err("checks");
+        assert_eq!(err, "another store");
     }
 }

@@ -139,7 +139,7 @@ pub(crate) async fn receive(
             .as_deref()
             .filter(|k| !k.is_empty() && k.len() <= 256)
         {
-            sync_billing_key(&state, key).await?;
+            sync_billing_key(&state, crate::provider::ProviderKind::PortOneV2, key).await?;
         }
     } else {
         tracing::info!(%webhook_id, kind, "unknown webhook type ignored");

@@ -7,6 +7,10 @@
 //! - rejects only for errors before the window opened (bad parameters, SDK
 //!   load/network failure).
 
+// The parsers are the browser gateway's (feature `browser`); the types are
+// everyone's.
+#![cfg_attr(not(feature = "browser"), allow(dead_code))]
+
 use super::enums::string_enum;
 use crate::protocol::PgFailure;
 use serde::{Deserialize, Serialize};

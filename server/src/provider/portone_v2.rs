@@ -1,4 +1,5 @@
-//! A small PortOne V2 REST client with timeouts and bounded retries.
+//! PortOne V2: a small REST client with timeouts and bounded retries, and
+//! the [`Provider`] the sync drives.
 //!
 //! Every call has a per-request timeout. Network errors, timeouts and 5xx
 //! answers are retried with exponential backoff up to
@@ -16,44 +17,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::{PortOneConfig, RetryPolicy};
-
-/// A failed PortOne call (after retries).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum PortOneError {
-    /// No answer: connection failure or timeout. The call may or may not
-    /// have taken effect.
-    #[error("no answer from PortOne: {0}")]
-    Transport(String),
-    /// PortOne answered with an error body `{type, message}`.
-    #[error("PortOne answered {status} {kind}: {message}")]
-    Api {
-        /// HTTP status.
-        status: u16,
-        /// PortOne's error `type`, e.g. `PAYMENT_NOT_FOUND`.
-        kind: String,
-        /// PortOne's message.
-        message: String,
-    },
-    /// The answer was not the JSON we expect.
-    #[error("unexpected PortOne response: {0}")]
-    Decode(String),
-}
-
-impl PortOneError {
-    /// The PortOne error `type`, if PortOne answered with one.
-    pub fn kind(&self) -> Option<&str> {
-        match self {
-            PortOneError::Api { kind, .. } => Some(kind),
-            _ => None,
-        }
-    }
-
-    /// `true` for a 404 / `*_NOT_FOUND` answer.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, PortOneError::Api { status: 404, .. }) || self.kind().is_some_and(|k| k.ends_with("NOT_FOUND"))
-    }
-}
+use super::{PaymentState, Provider, ProviderError, ProviderKind, ProviderPayment, ScheduleOutcome};
+use crate::config::{Mode, PortOneConfig, RetryPolicy};
+use futures::future::BoxFuture;
+use portone_checkout::protocol::PgFailure;
 
 /// `amount` of a payment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -221,17 +188,17 @@ impl std::fmt::Debug for PortOneClient {
 
 enum Attempt {
     Done(Value),
-    Fail(PortOneError),
-    Retry(PortOneError, Duration),
+    Fail(ProviderError),
+    Retry(ProviderError, Duration),
 }
 
 impl PortOneClient {
     /// Builds a client from the config.
-    pub fn new(config: &PortOneConfig) -> Result<Self, PortOneError> {
+    pub fn new(config: &PortOneConfig) -> Result<Self, ProviderError> {
         let mut base = Url::parse(config.api_base.trim_end_matches('/'))
-            .map_err(|e| PortOneError::Decode(format!("invalid PortOne API base: {e}")))?;
+            .map_err(|e| ProviderError::Decode(format!("invalid PortOne API base: {e}")))?;
         if base.cannot_be_a_base() {
-            return Err(PortOneError::Decode("PortOne API base is not a base URL".into()));
+            return Err(ProviderError::Decode("PortOne API base is not a base URL".into()));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -241,7 +208,7 @@ impl PortOneClient {
             .timeout(config.retry.request_timeout)
             .connect_timeout(config.retry.request_timeout)
             .build()
-            .map_err(|e| PortOneError::Transport(e.to_string()))?;
+            .map_err(|e| ProviderError::Transport(e.to_string()))?;
         Ok(PortOneClient {
             http,
             base,
@@ -251,12 +218,12 @@ impl PortOneClient {
         })
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url, PortOneError> {
+    fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {
         let mut url = self.base.clone();
         {
             let mut path = url
                 .path_segments_mut()
-                .map_err(|_| PortOneError::Decode("PortOne API base is not a base URL".into()))?;
+                .map_err(|_| ProviderError::Decode("PortOne API base is not a base URL".into()))?;
             path.pop_if_empty();
             for s in segments {
                 path.push(s);
@@ -276,14 +243,14 @@ impl PortOneClient {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                return Attempt::Retry(PortOneError::Transport(e.to_string()), Duration::ZERO);
+                return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO);
             }
         };
         let status = resp.status();
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Attempt::Retry(PortOneError::Transport(e.to_string()), Duration::ZERO);
+                return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO);
             }
         };
         if status.is_success() {
@@ -292,7 +259,7 @@ impl PortOneClient {
             }
             return match serde_json::from_slice(&bytes) {
                 Ok(v) => Attempt::Done(v),
-                Err(e) => Attempt::Fail(PortOneError::Decode(e.to_string())),
+                Err(e) => Attempt::Fail(ProviderError::Decode(e.to_string())),
             };
         }
         let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -302,7 +269,7 @@ impl PortOneClient {
             .unwrap_or("UNKNOWN")
             .to_owned();
         let message = parsed.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
-        let err = PortOneError::Api {
+        let err = ProviderError::Api {
             status: status.as_u16(),
             kind: kind.clone(),
             message,
@@ -316,11 +283,11 @@ impl PortOneClient {
         }
     }
 
-    async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<Value, PortOneError> {
+    async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<Value, ProviderError> {
         let url = self.url(segments)?;
         let attempts = self.retry.max_attempts.max(1);
         let mut backoff = self.retry.base_backoff;
-        let mut last = PortOneError::Transport("no attempt made".into());
+        let mut last = ProviderError::Transport("no attempt made".into());
         for n in 1..=attempts {
             match self.attempt(&method, &url, body.as_ref()).await {
                 Attempt::Done(v) => return Ok(v),
@@ -338,18 +305,18 @@ impl PortOneClient {
         Err(last)
     }
 
-    fn decode<T: DeserializeOwned>(value: Value) -> Result<T, PortOneError> {
-        serde_json::from_value(value).map_err(|e| PortOneError::Decode(e.to_string()))
+    fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ProviderError> {
+        serde_json::from_value(value).map_err(|e| ProviderError::Decode(e.to_string()))
     }
 
     /// `GET /payments/{paymentId}`.
-    pub async fn get_payment(&self, payment_id: &str) -> Result<Payment, PortOneError> {
+    pub async fn get_payment(&self, payment_id: &str) -> Result<Payment, ProviderError> {
         let v = self.call(Method::GET, &["payments", payment_id], None).await?;
         Self::decode(v)
     }
 
     /// `POST /payments/{paymentId}/pre-register` with the amount.
-    pub async fn pre_register(&self, payment_id: &str, total_amount: i64, currency: &str) -> Result<(), PortOneError> {
+    pub async fn pre_register(&self, payment_id: &str, total_amount: i64, currency: &str) -> Result<(), ProviderError> {
         let body = json!({
             "storeId": self.store_id,
             "totalAmount": total_amount,
@@ -362,7 +329,7 @@ impl PortOneClient {
 
     /// `POST /payments/{paymentId}/cancel` (full amount) with `reason`.
     /// An `PAYMENT_ALREADY_CANCELLED` answer counts as success.
-    pub async fn cancel_payment(&self, payment_id: &str, reason: &str) -> Result<(), PortOneError> {
+    pub async fn cancel_payment(&self, payment_id: &str, reason: &str) -> Result<(), ProviderError> {
         let body = json!({ "storeId": self.store_id, "reason": reason });
         match self
             .call(Method::POST, &["payments", payment_id, "cancel"], Some(body))
@@ -375,7 +342,7 @@ impl PortOneClient {
     }
 
     /// `GET /billing-keys/{billingKey}`.
-    pub async fn get_billing_key(&self, billing_key: &str) -> Result<BillingKeyInfo, PortOneError> {
+    pub async fn get_billing_key(&self, billing_key: &str) -> Result<BillingKeyInfo, ProviderError> {
         let v = self.call(Method::GET, &["billing-keys", billing_key], None).await?;
         Self::decode(v)
     }
@@ -393,7 +360,7 @@ impl PortOneClient {
 
     /// `POST /payments/{paymentId}/billing-key`. The caller re-reads the
     /// payment afterwards whatever this returns.
-    pub async fn pay_with_billing_key(&self, payment_id: &str, charge: &BillingKeyCharge) -> Result<(), PortOneError> {
+    pub async fn pay_with_billing_key(&self, payment_id: &str, charge: &BillingKeyCharge) -> Result<(), ProviderError> {
         self.call(
             Method::POST,
             &["payments", payment_id, "billing-key"],
@@ -409,7 +376,7 @@ impl PortOneClient {
         payment_id: &str,
         charge: &BillingKeyCharge,
         time_to_pay: &str,
-    ) -> Result<String, PortOneError> {
+    ) -> Result<String, ProviderError> {
         let body = json!({ "payment": self.charge_json(charge), "timeToPay": time_to_pay });
         let v = self
             .call(Method::POST, &["payments", payment_id, "schedule"], Some(body))
@@ -417,6 +384,218 @@ impl PortOneClient {
         v.pointer("/schedule/id")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| PortOneError::Decode("schedule response without schedule.id".into()))
+            .ok_or_else(|| ProviderError::Decode("schedule response without schedule.id".into()))
+    }
+}
+
+/// PortOne V2 as a [`Provider`]: the client plus the settings its
+/// verification needs (store, accepted channels, live mode).
+#[derive(Debug, Clone)]
+pub struct PortOneV2 {
+    client: PortOneClient,
+    config: PortOneConfig,
+}
+
+impl PortOneV2 {
+    /// The provider for `config`.
+    pub fn new(config: &PortOneConfig) -> Result<Self, ProviderError> {
+        Ok(Self {
+            client: PortOneClient::new(config)?,
+            config: config.clone(),
+        })
+    }
+
+    /// The REST client.
+    pub fn client(&self) -> &PortOneClient {
+        &self.client
+    }
+
+    /// PortOne's own checks of a paid payment besides amount and currency:
+    /// this store, an accepted channel, a `LIVE` channel in live mode.
+    pub fn checks(&self, payment: &Payment) -> Result<(), String> {
+        let config = &self.config;
+        if payment.store_id.as_deref() != Some(config.store_id.as_str()) {
+            return Err(format!(
+                "suspected tampering: the payment belongs to store {:?}, not this shop's",
+                payment.store_id.as_deref().unwrap_or("(none)")
+            ));
+        }
+        let channel_key = payment.channel.as_ref().and_then(|c| c.key.as_deref());
+        if !channel_key.is_some_and(|k| config.accepts_channel(k)) {
+            return Err(format!(
+                "suspected tampering: the payment was made through channel {:?}, not the shop's",
+                channel_key.unwrap_or("(none)")
+            ));
+        }
+        if config.mode == Mode::Live && payment.channel.as_ref().map(|c| c.kind.as_str()) != Some("LIVE") {
+            return Err("suspected tampering: paid through a TEST channel while the shop is live".into());
+        }
+        Ok(())
+    }
+
+    /// The normalized view of a V2 payment.
+    pub fn normalize(&self, p: Payment) -> ProviderPayment {
+        let state = match p.status.as_str() {
+            "READY" => PaymentState::Ready,
+            "PAY_PENDING" => PaymentState::PayPending,
+            "VIRTUAL_ACCOUNT_ISSUED" => PaymentState::VirtualAccountIssued,
+            "PAID" => PaymentState::Paid,
+            "FAILED" => PaymentState::Failed,
+            "PARTIAL_CANCELLED" => PaymentState::PartiallyCancelled,
+            "CANCELLED" => PaymentState::Cancelled,
+            other => PaymentState::Other(other.to_owned()),
+        };
+        let failure = p.failure.clone().map(|f| PgFailure {
+            code: None,
+            message: f.pg_message.or(f.reason),
+            pg_code: f.pg_code,
+            pg_message: None,
+        });
+        ProviderPayment {
+            checks: self.checks(&p),
+            state,
+            total: p.amount.total,
+            currency: p.currency,
+            paid_at: p.paid_at,
+            failure,
+            reference: None,
+        }
+    }
+}
+
+impl Provider for PortOneV2 {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::PortOneV2
+    }
+
+    fn pre_register<'a>(
+        &'a self,
+        payment_id: &'a str,
+        total: i64,
+        currency: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.client.pre_register(payment_id, total, currency))
+    }
+
+    fn read<'a>(&'a self, payment_id: &'a str) -> BoxFuture<'a, Result<Option<ProviderPayment>, ProviderError>> {
+        Box::pin(async move {
+            match self.client.get_payment(payment_id).await {
+                Ok(p) => Ok(Some(self.normalize(p))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn cancel<'a>(&'a self, payment_id: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.client.cancel_payment(payment_id, reason))
+    }
+
+    fn read_billing_key<'a>(
+        &'a self,
+        billing_key: &'a str,
+    ) -> BoxFuture<'a, Result<super::BillingKeyState, ProviderError>> {
+        Box::pin(async move {
+            let info = self.client.get_billing_key(billing_key).await?;
+            Ok(super::BillingKeyState {
+                issued: info.status == "ISSUED",
+                customer_id: info.customer.id,
+                issue_id: info.issue_id,
+            })
+        })
+    }
+
+    fn charge<'a>(
+        &'a self,
+        payment_id: &'a str,
+        charge: &'a BillingKeyCharge,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.client.pay_with_billing_key(payment_id, charge))
+    }
+
+    fn schedule<'a>(
+        &'a self,
+        payment_id: &'a str,
+        charge: &'a BillingKeyCharge,
+        time_to_pay: i64,
+    ) -> BoxFuture<'a, Result<ScheduleOutcome, ProviderError>> {
+        Box::pin(async move {
+            let at = chrono::DateTime::from_timestamp(time_to_pay, 0)
+                .unwrap_or_else(chrono::Utc::now)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            match self.client.schedule_payment(payment_id, charge, &at).await {
+                Ok(id) => Ok(ScheduleOutcome::Scheduled(Some(id))),
+                Err(e) if e.kind() == Some("PAYMENT_SCHEDULE_ALREADY_EXISTS") => Ok(ScheduleOutcome::AlreadyExists),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(mode: Mode) -> PortOneV2 {
+        let mut config = PortOneConfig::sandbox("http://127.0.0.1:8787");
+        config.mode = mode;
+        PortOneV2::new(&config).expect("client")
+    }
+
+    fn paid(channel_kind: &str) -> Payment {
+        Payment {
+            status: "PAID".into(),
+            id: "order-1".into(),
+            store_id: Some("store-sandbox".into()),
+            amount: PaymentAmount {
+                total: 4500,
+                paid: 4500,
+                cancelled: 0,
+            },
+            currency: "KRW".into(),
+            channel: Some(SelectedChannel {
+                kind: channel_kind.into(),
+                key: Some("channel-key-sandbox-tosspay".into()),
+            }),
+            paid_at: None,
+            failure: None,
+            billing_key: None,
+        }
+    }
+
+    #[test]
+    fn a_paid_payment_of_this_store_and_channel_passes_the_checks() {
+        assert_eq!(provider(Mode::Sandbox).checks(&paid("TEST")), Ok(()));
+        let n = provider(Mode::Sandbox).normalize(paid("TEST"));
+        assert_eq!(
+            (n.state, n.total, n.currency.as_str()),
+            (PaymentState::Paid, 4500, "KRW")
+        );
+    }
+
+    #[test]
+    fn a_payment_of_another_store_or_channel_is_refused() {
+        let p = provider(Mode::Sandbox);
+        let mut other_store = paid("TEST");
+        other_store.store_id = Some("store-other".into());
+        assert!(p.checks(&other_store).is_err_and(|e| e.contains("store")));
+        let mut no_store = paid("TEST");
+        no_store.store_id = None;
+        assert!(p.checks(&no_store).is_err());
+        let mut other_channel = paid("TEST");
+        if let Some(c) = other_channel.channel.as_mut() {
+            c.key = Some("channel-key-not-accepted".into());
+        }
+        assert!(p.checks(&other_channel).is_err_and(|e| e.contains("channel")));
+    }
+
+    #[test]
+    fn live_mode_refuses_payments_through_a_test_channel() {
+        let live = provider(Mode::Live);
+        assert_eq!(live.checks(&paid("LIVE")), Ok(()));
+        assert!(live.checks(&paid("TEST")).is_err_and(|e| e.contains("TEST channel")));
+        let mut no_channel = paid("LIVE");
+        no_channel.channel = None;
+        assert!(live.checks(&no_channel).is_err());
     }
 }

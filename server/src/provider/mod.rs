@@ -1,0 +1,216 @@
+//! The providers the backend speaks, behind one seam: [`Provider`].
+//!
+//! The sync (browser, webhook, reconciler) reads a payment through its
+//! order's provider and acts on the normalized [`ProviderPayment`]; each
+//! provider's REST client lives in its own module. Adding a provider is a
+//! module here and a registration in [`crate::AppState`]; the sync does not
+//! change.
+
+pub mod portone_v2;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use portone_checkout::protocol::PgFailure;
+
+/// A failed provider call (after retries): the same shape for every provider.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// No answer: connection failure or timeout. The call may or may not
+    /// have taken effect.
+    #[error("no answer from the provider: {0}")]
+    Transport(String),
+    /// The provider answered with an error (`kind`: its error code or type,
+    /// e.g. PortOne V2's `PAYMENT_NOT_FOUND`).
+    #[error("the provider answered {status} {kind}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The provider's error code or type, e.g. `PAYMENT_NOT_FOUND`.
+        kind: String,
+        /// The provider's message (logged, never shown to customers).
+        message: String,
+    },
+    /// The answer was not the JSON we expect.
+    #[error("unexpected provider response: {0}")]
+    Decode(String),
+}
+
+impl ProviderError {
+    /// The provider's error code or type, if it answered with one.
+    pub fn kind(&self) -> Option<&str> {
+        match self {
+            ProviderError::Api { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// `true` for a 404 / `*_NOT_FOUND` answer.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ProviderError::Api { status: 404, .. }) || self.kind().is_some_and(|k| k.ends_with("NOT_FOUND"))
+    }
+}
+
+/// Which provider an order was made with (stored with the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProviderKind {
+    /// PortOne V2 (`PortOne.requestPayment`, `/payments/{paymentId}`).
+    PortOneV2,
+}
+
+impl ProviderKind {
+    /// The stored name (`portone_v2`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PortOneV2 => "portone_v2",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "portone_v2" => Some(Self::PortOneV2),
+            _ => None,
+        }
+    }
+}
+
+/// A payment's state at its provider, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaymentState {
+    /// The window was opened; nothing paid.
+    Ready,
+    /// Waiting for the PG's approval (PortOne `PAY_PENDING`).
+    PayPending,
+    /// The customer authenticated and the provider waits for the
+    /// merchant's confirm (Toss `IN_PROGRESS`).
+    Authenticated,
+    /// A virtual account was issued; waiting for the deposit.
+    VirtualAccountIssued,
+    /// Paid.
+    Paid,
+    /// Failed (declined, cancelled in the window, expired).
+    Failed,
+    /// Partly cancelled.
+    PartiallyCancelled,
+    /// Cancelled.
+    Cancelled,
+    /// A state this backend does not know (left alone).
+    Other(String),
+}
+
+/// A payment as a provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderPayment {
+    /// The state.
+    pub state: PaymentState,
+    /// The amount the provider holds (minor unit).
+    pub total: i64,
+    /// Its currency.
+    pub currency: String,
+    /// When paid (RFC 3339), once paid.
+    pub paid_at: Option<String>,
+    /// Why it failed, for [`PaymentState::Failed`].
+    pub failure: Option<PgFailure>,
+    /// The provider's own checks besides amount and currency (the store,
+    /// the channel, a live channel in live mode): `Err` carries the reason
+    /// to cancel.
+    pub checks: Result<(), String>,
+    /// The provider's reference of the payment (needed by some providers to
+    /// confirm or cancel it).
+    pub reference: Option<String>,
+}
+
+/// A billing key as its provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingKeyState {
+    /// Usable for charges.
+    pub issued: bool,
+    /// The merchant's customer id it belongs to.
+    pub customer_id: Option<String>,
+    /// The issuance it was created for, when the provider knows it.
+    pub issue_id: Option<String>,
+}
+
+/// What a schedule call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleOutcome {
+    /// Scheduled now (with the provider's schedule id when it has one).
+    Scheduled(Option<String>),
+    /// The provider already had it (a retry after a lost answer).
+    AlreadyExists,
+}
+
+/// One provider's REST API, as the sync uses it. Every call may be
+/// repeated: mutating calls are keyed by the merchant's payment id (or an
+/// idempotency key), and an uncertain outcome is resolved by reading again.
+pub trait Provider: Send + Sync + 'static {
+    /// Which provider this is.
+    fn kind(&self) -> ProviderKind;
+    /// Fixes the amount of an order before its window opens (where the
+    /// provider supports it).
+    fn pre_register<'a>(
+        &'a self,
+        payment_id: &'a str,
+        total: i64,
+        currency: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// Reads the payment of an order (`None`: the provider has none).
+    fn read<'a>(&'a self, payment_id: &'a str) -> BoxFuture<'a, Result<Option<ProviderPayment>, ProviderError>>;
+    /// Confirms an [`PaymentState::Authenticated`] payment whose amount the
+    /// sync has checked (providers with a two-step payment); others have
+    /// nothing to confirm.
+    fn confirm<'a>(
+        &'a self,
+        _payment_id: &'a str,
+        _payment: &'a ProviderPayment,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Cancels the whole payment with `reason` (an already cancelled one is
+    /// a success).
+    fn cancel<'a>(&'a self, payment_id: &'a str, reason: &'a str) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// Reads a billing key.
+    fn read_billing_key<'a>(&'a self, billing_key: &'a str) -> BoxFuture<'a, Result<BillingKeyState, ProviderError>>;
+    /// Charges a billing key now, under `payment_id`.
+    fn charge<'a>(
+        &'a self,
+        payment_id: &'a str,
+        charge: &'a BillingKeyCharge,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// Has the provider charge a billing key at `time_to_pay` (unix
+    /// seconds), under `payment_id`.
+    fn schedule<'a>(
+        &'a self,
+        payment_id: &'a str,
+        charge: &'a BillingKeyCharge,
+        time_to_pay: i64,
+    ) -> BoxFuture<'a, Result<ScheduleOutcome, ProviderError>>;
+}
+
+pub use portone_v2::{BillingKeyCharge, ChargeCustomer};
+
+/// The providers this backend speaks.
+#[derive(Clone, Default)]
+pub struct Providers(HashMap<ProviderKind, Arc<dyn Provider>>);
+
+impl Providers {
+    /// Adds (or replaces) a provider.
+    pub fn insert(&mut self, provider: Arc<dyn Provider>) {
+        self.0.insert(provider.kind(), provider);
+    }
+
+    /// The provider of `kind`, if configured.
+    pub fn get(&self, kind: ProviderKind) -> Option<Arc<dyn Provider>> {
+        self.0.get(&kind).cloned()
+    }
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
