@@ -94,6 +94,15 @@ fn suites(tools: &Tools) -> Vec<Suite> {
     browser
         .env("CHROMEDRIVER", &driver)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "60");
+    // `npm ci` refuses a lock out of step with its package.json: check each
+    // lock without installing anything, so drift shows here and not in the
+    // bench on a fresh machine.
+    let npm_lock = |dir: &str| {
+        let mut c = cmd("npm");
+        c.args(["ci", "--dry-run", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(root().join(dir));
+        c
+    };
     let mut demo = cmd("trunk");
     demo.args(["build", "--release"]);
     vec![
@@ -101,6 +110,16 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             name: "rustfmt",
             kind: Kind::Check,
             command: cargo(&["fmt", "--all", "--", "--check"]),
+        },
+        Suite {
+            name: "npm lock in sync (npm ci --dry-run, bench)",
+            kind: Kind::Check,
+            command: npm_lock("bench"),
+        },
+        Suite {
+            name: "npm lock in sync (npm ci --dry-run, bench/react-baseline)",
+            kind: Kind::Check,
+            command: npm_lock("bench/react-baseline"),
         },
         Suite {
             name: "clippy (native, with the demo and components)",
