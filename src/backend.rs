@@ -147,7 +147,7 @@ where
     }
 }
 
-/// The default backend: JSON over `fetch` (gloo-net) at `base_url` (empty:
+/// The default backend: JSON over `fetch` ([`fetch_text`]) at `base_url` (empty:
 /// the page's own origin).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpBackend {
@@ -173,9 +173,7 @@ impl PaymentBackend for HttpBackend {
         &'a self,
         order: &'a OrderJson,
     ) -> LocalBoxFuture<'a, Result<PreparedPayment, BackendError>> {
-        Box::pin(
-            async move { http::read(http::send("POST", &self.url(PAYMENTS_PATH), Some(order.as_str())).await?).await },
-        )
+        Box::pin(async move { decode(&fetch_text("POST", &self.url(PAYMENTS_PATH), &[], Some(order.as_str())).await?) })
     }
 
     fn complete_payment<'a>(
@@ -183,22 +181,22 @@ impl PaymentBackend for HttpBackend {
         payment_id: &'a PaymentId,
         body: &'a CompleteRequest,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
-        Box::pin(http::post(self.url(&complete_path(payment_id)), body))
+        Box::pin(async move { post_json(&self.url(&complete_path(payment_id)), body).await })
     }
 
     fn payment_status<'a>(
         &'a self,
         payment_id: &'a PaymentId,
     ) -> LocalBoxFuture<'a, Result<PaymentStatus, BackendError>> {
-        Box::pin(http::get(self.url(&payment_path(payment_id))))
+        Box::pin(async move { get_json(&self.url(&payment_path(payment_id))).await })
     }
 }
 
 impl BillingBackend for HttpBackend {
     fn prepare_billing_key(&self) -> LocalBoxFuture<'_, Result<BillingKeyPrepared, BackendError>> {
         Box::pin(async move {
-            http::post(
-                self.url(BILLING_KEYS_PREPARE_PATH),
+            post_json(
+                &self.url(BILLING_KEYS_PREPARE_PATH),
                 &crate::protocol::PrepareBillingKeyRequest {},
             )
             .await
@@ -209,7 +207,7 @@ impl BillingBackend for HttpBackend {
         &'a self,
         body: &'a RegisterBillingKeyRequest,
     ) -> LocalBoxFuture<'a, Result<Subscription, BackendError>> {
-        Box::pin(http::post(self.url(BILLING_KEYS_PATH), body))
+        Box::pin(async move { post_json(&self.url(BILLING_KEYS_PATH), body).await })
     }
 }
 
@@ -229,49 +227,49 @@ pub fn status_error(status: u16, text: &str) -> BackendError {
     }
 }
 
-mod http {
-    use super::{status_error, BackendError};
-    use gloo_net::http::{Request, Response};
-    use serde::{de::DeserializeOwned, Serialize};
-
-    /// Reads an answer: the contract's JSON on 2xx, an error body otherwise.
-    pub(super) async fn read<T: DeserializeOwned>(resp: Response) -> Result<T, BackendError> {
-        let status = resp.status();
-        let text = resp.text().await.map_err(|e| BackendError::Network(e.to_string()))?;
-        if !(200..300).contains(&status) {
-            return Err(status_error(status, &text));
-        }
-        serde_json::from_str(&text).map_err(|e| BackendError::Decode(e.to_string()))
+/// Sends one request to `url` with JSON `body` (if any) and `headers`,
+/// and returns the body of a 2xx answer as text; anything else is the typed
+/// [`BackendError`] (a 4xx/5xx read as the contract's `{error, message}`).
+/// What [`HttpBackend`] uses for every call; a shop's own routes can use it
+/// too (with [`decode`]).
+pub async fn fetch_text(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<String, BackendError> {
+    let mut all = vec![("Accept", "application/json")];
+    if body.is_some() {
+        all.push(("Content-Type", "application/json"));
     }
-
-    /// Sends a request with an optional JSON body (as text).
-    pub(super) async fn send(method: &str, url: &str, json: Option<&str>) -> Result<Response, BackendError> {
-        let builder = match method {
-            "POST" => Request::post(url),
-            _ => Request::get(url),
-        }
-        .header("Accept", "application/json");
-        let request = match json {
-            Some(body) => builder
-                .header("Content-Type", "application/json")
-                .body(body.to_owned())
-                .map_err(|e| BackendError::Network(e.to_string()))?,
-            None => builder.build().map_err(|e| BackendError::Network(e.to_string()))?,
-        };
-        request.send().await.map_err(|e| BackendError::Network(e.to_string()))
+    all.extend_from_slice(headers);
+    let answer = crate::dom::fetch(method, url, &all, body)
+        .await
+        .map_err(BackendError::Network)?;
+    if (200..300).contains(&answer.status) {
+        Ok(answer.text)
+    } else {
+        Err(status_error(answer.status, &answer.text))
     }
+}
 
-    pub(super) async fn get<T: DeserializeOwned>(url: impl AsRef<str>) -> Result<T, BackendError> {
-        read(send("GET", url.as_ref(), None).await?).await
-    }
+/// Reads a 2xx answer's JSON as `T` ([`BackendError::Decode`] otherwise).
+pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BackendError> {
+    serde_json::from_str(text).map_err(|e| BackendError::Decode(e.to_string()))
+}
 
-    pub(super) async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
-        url: impl AsRef<str>,
-        body: &B,
-    ) -> Result<T, BackendError> {
-        let json = serde_json::to_string(body).map_err(|e| BackendError::Network(format!("request body: {e}")))?;
-        read(send("POST", url.as_ref(), Some(&json)).await?).await
-    }
+/// `GET url`, read as `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, BackendError> {
+    decode(&fetch_text("GET", url, &[], None).await?)
+}
+
+/// `POST url` with `body` as JSON, read as `T`.
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    body: &(impl serde::Serialize + ?Sized),
+) -> Result<T, BackendError> {
+    let json = serde_json::to_string(body).map_err(|e| BackendError::Decode(format!("request body: {e}")))?;
+    decode(&fetch_text("POST", url, &[], Some(&json)).await?)
 }
 
 #[cfg(test)]

@@ -48,9 +48,24 @@ pub fn console_error(message: &str, raw: Option<&wasm_bindgen::JsValue>) {
     imp::console_error(message, raw);
 }
 
-/// Waits `ms` milliseconds (a browser timer; returns at once off the browser).
+/// Waits `ms` milliseconds (a browser timer, cleared if the wait is
+/// dropped; returns at once off the browser).
 pub async fn sleep_ms(ms: u32) {
     imp::sleep_ms(ms).await
+}
+
+/// An HTTP answer: its status and its body as text.
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub text: String,
+}
+
+/// `fetch(url, {method, headers, body})` and the answer's text. `Err`
+/// describes why no answer came (network, CORS, no browser).
+pub async fn fetch(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Result<Answer, String> {
+    imp::fetch(method, url, headers, body).await
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -76,8 +91,66 @@ mod imp {
         }
     }
 
+    /// A pending `setTimeout`, cleared when dropped (a wait that is
+    /// aborted leaves no timer behind).
+    struct Timer(Option<i32>);
+
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            if let (Some(id), Some(w)) = (self.0, window()) {
+                w.clear_timeout_with_handle(id);
+            }
+        }
+    }
+
     pub async fn sleep_ms(ms: u32) {
-        gloo_timers::future::TimeoutFuture::new(ms).await
+        let Some(w) = window() else { return };
+        let mut id = None;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            id = w
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, i32::try_from(ms).unwrap_or(i32::MAX))
+                .ok();
+        });
+        let _timer = Timer(id);
+        if id.is_some() {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+    }
+
+    fn describe(e: JsValue) -> String {
+        crate::gateway::RawJs(e).describe()
+    }
+
+    pub async fn fetch(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Result<super::Answer, String> {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen_futures::JsFuture;
+
+        let w = window().ok_or("no browser window")?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        let h = js_sys::Object::new();
+        for (k, v) in headers {
+            js_sys::Reflect::set(&h, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(describe)?;
+        }
+        init.set_headers(&h);
+        if let Some(b) = body {
+            init.set_body(&JsValue::from_str(b));
+        }
+        let resp: web_sys::Response = JsFuture::from(w.fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(describe)?
+            .dyn_into()
+            .map_err(describe)?;
+        let text = JsFuture::from(resp.text().map_err(describe)?).await.map_err(describe)?;
+        Ok(super::Answer {
+            status: resp.status(),
+            text: text.as_string().unwrap_or_default(),
+        })
     }
 }
 
@@ -132,4 +205,8 @@ mod imp {
     pub fn console_error(_: &str, _: Option<&JsValue>) {}
 
     pub async fn sleep_ms(_: u32) {}
+
+    pub async fn fetch(_: &str, _: &str, _: &[(&str, &str)], _: Option<&str>) -> Result<super::Answer, String> {
+        Err("no browser here (server-side rendering)".into())
+    }
 }

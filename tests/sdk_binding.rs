@@ -5,6 +5,7 @@
 use portone_checkout::gateway::portone_v2::{request_issue_billing_key, request_payment, sdk_loader};
 use portone_checkout::gateway::{LoaderOptions, SdkError};
 use portone_checkout::model::portone_v2::*;
+use portone_checkout::model::{ByKey, Json};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -79,8 +80,11 @@ fn toss_ctx() -> ValidationContext {
 }
 
 fn tosspay_request() -> PaymentRequest {
-    let mut other = JsonObject::new();
-    other.insert("kcp_v2".into(), json!({"shop_user_id": "u-1"}));
+    let mut other = ByKey::new();
+    other.insert(
+        "kcp_v2".into(),
+        Json::new(&json!({"shop_user_id": "u-1"})).unwrap_or_else(|e| panic!("{e}")),
+    );
     PaymentRequest {
         channel_key: Some("channel-key-sandbox-tosspay".into()),
         customer: Some(Customer {

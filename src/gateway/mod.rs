@@ -12,6 +12,7 @@
 //!   `requestIssueBillingKey`).
 
 mod error;
+pub(crate) mod js;
 pub mod portone_v2;
 pub mod script;
 

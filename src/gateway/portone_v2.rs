@@ -11,7 +11,7 @@
 //! No Rust closure is handed to JS: the SDK's promise is awaited as is.
 
 use super::{
-    current_device, load_script, now_ms, BillingIntent, LoaderOptions, PaymentGateway, PaymentIntent, SdkError,
+    current_device, js, load_script, now_ms, BillingIntent, LoaderOptions, PaymentGateway, PaymentIntent, SdkError,
 };
 use crate::machine::{BillingWindowResult, WindowResult};
 use crate::model::portone_v2::{
@@ -204,10 +204,10 @@ pub async fn request_payment(
     loader: &LoaderOptions,
 ) -> Result<PaymentOutcome, SdkError> {
     validate_payment(req, ctx)?;
-    let resolved = call::call(loader, "requestPayment", req).await?;
-    PaymentOutcome::from_json(resolved.json.as_ref()).map_err(|source| SdkError::BadResponse {
+    let raw = js::call(loader, "requestPayment", &js::to_js(req)?, already_paid).await?;
+    PaymentOutcome::read(js::answer(&raw)).map_err(|source| SdkError::BadResponse {
         message: source.to_string(),
-        raw: super::RawJs(resolved.raw),
+        raw: super::RawJs(raw),
     })
 }
 
@@ -219,107 +219,16 @@ pub async fn request_issue_billing_key(
     loader: &LoaderOptions,
 ) -> Result<BillingKeyOutcome, SdkError> {
     validate_billing_key(req, ctx)?;
-    let resolved = call::call(loader, "requestIssueBillingKey", req).await?;
-    BillingKeyOutcome::from_json(resolved.json.as_ref()).map_err(|source| SdkError::BadResponse {
+    let raw = js::call(loader, "requestIssueBillingKey", &js::to_js(req)?, already_paid).await?;
+    BillingKeyOutcome::read(js::answer(&raw)).map_err(|source| SdkError::BadResponse {
         message: source.to_string(),
-        raw: super::RawJs(resolved.raw),
+        raw: super::RawJs(raw),
     })
 }
 
 /// Whether a rejection's code means "this order is already paid".
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn already_paid(code: Option<&str>) -> bool {
     code == Some(ErrorCode::PaymentAlreadyPaid.as_str())
-}
-
-mod call {
-    use super::{load_script, LoaderOptions, SdkError};
-    use serde::Serialize;
-    use wasm_bindgen::JsValue;
-
-    /// What the SDK promise resolved to: JSON (`None` for `undefined`/`null`)
-    /// and the raw value.
-    pub(super) struct Resolved {
-        pub json: Option<serde_json::Value>,
-        pub raw: JsValue,
-    }
-
-    /// Serializes `req` as a plain object (not an ES `Map`) and calls
-    /// `window.PortOne[method](req)`.
-    #[cfg(target_arch = "wasm32")]
-    pub(super) async fn call<T: Serialize>(
-        loader: &LoaderOptions,
-        method: &'static str,
-        req: &T,
-    ) -> Result<Resolved, SdkError> {
-        use js_sys::{Function, Promise, Reflect};
-        use wasm_bindgen::JsCast;
-        use wasm_bindgen_futures::JsFuture;
-
-        load_script(loader).await?;
-        let window = web_sys::window().ok_or(SdkError::NotAvailable)?;
-        let not_defined = || SdkError::NotDefined {
-            url: loader.url.clone(),
-            global: loader.global,
-            method,
-        };
-        let portone = super::super::script::global(&window, loader.global).ok_or_else(not_defined)?;
-        let function = Reflect::get(&portone, &JsValue::from_str(method))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(not_defined)?;
-        let arg = req
-            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| SdkError::Serialize(e.to_string()))?;
-        let rejected = |raw: JsValue| {
-            let field = |k: &str| {
-                Reflect::get(&raw, &JsValue::from_str(k))
-                    .ok()
-                    .and_then(|v| v.as_string())
-            };
-            let (code, message) = if let Some(s) = raw.as_string() {
-                (None, s)
-            } else {
-                // `message` of an Error is not enumerable: read both by name.
-                let message = field("message")
-                    .or_else(|| js_sys::JSON::stringify(&raw).ok().and_then(|s| s.as_string()))
-                    .unwrap_or_else(|| "unknown error".into());
-                (field("code"), message)
-            };
-            SdkError::Rejected {
-                already_paid: super::already_paid(code.as_deref()),
-                code,
-                message,
-                raw: super::super::RawJs(raw),
-            }
-        };
-        let returned = function.call1(&portone, &arg).map_err(rejected)?;
-        let raw = JsFuture::from(Promise::resolve(&returned)).await.map_err(rejected)?;
-        let json = if raw.is_undefined() || raw.is_null() {
-            None
-        } else {
-            Some(
-                serde_wasm_bindgen::from_value::<serde_json::Value>(raw.clone()).map_err(|e| {
-                    SdkError::BadResponse {
-                        message: format!("not a response object: {e}"),
-                        raw: super::super::RawJs(raw.clone()),
-                    }
-                })?,
-            )
-        };
-        Ok(Resolved { json, raw })
-    }
-
-    /// Off the browser there is no SDK to call.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub(super) async fn call<T: Serialize>(
-        loader: &LoaderOptions,
-        _method: &'static str,
-        _req: &T,
-    ) -> Result<Resolved, SdkError> {
-        load_script(loader).await?;
-        Err(SdkError::NotAvailable)
-    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -7,7 +7,10 @@
 //! - [`rules`]: violations, URL and Korean-time checks, KRW minimums and
 //!   TossPay's own rules, shared by every provider.
 
+pub(crate) mod answer;
+pub mod json;
 pub mod portone_v2;
 pub mod rules;
 
+pub use json::{ByKey, Json, JsonObject};
 pub use rules::{Device, Rule, Violation, Violations};

@@ -14,6 +14,19 @@ const SDK_URL: &str = match option_env!("BENCH_SDK_URL") {
     None => "http://127.0.0.1:8787/v2/browser-sdk.js",
 };
 
+/// The shop's order as the shop's own type (the backend prices it).
+#[derive(Clone, serde::Serialize)]
+struct Order {
+    items: [Item; 1],
+}
+
+#[derive(Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    product_id: &'static str,
+    quantity: u32,
+}
+
 fn main() {
     leptos::mount::mount_to_body(|| {
         view! {
@@ -21,7 +34,7 @@ fn main() {
                 .channel_key("channel-key-sandbox-tosspay")
                 .pg(PgProvider::TosspayV2)
                 .sdk_url(SDK_URL)>
-                <Checkout order=Signal::stored(serde_json::json!({ "items": [{ "productId": "americano", "quantity": 1 }] })) />
+                <Checkout order=Signal::stored(Order { items: [Item { product_id: "americano", quantity: 1 }] }) />
             </CheckoutProvider>
         }
     });

@@ -4,9 +4,9 @@
 //! `@portone/browser-sdk@0.1.11`; optional fields are omitted when `None`.
 
 use super::enums::{BillingKeyMethod, Currency, Locale, ProductType};
-use super::payment::{Customer, Iframe, JsonObject, Popup, WindowTypes};
+use super::payment::{Customer, Iframe, Popup, WindowTypes};
+use crate::model::json::{ByKey, Json, JsonObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The argument of `PortOne.requestIssueBillingKey`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ pub struct IssueBillingKeyRequest {
     pub custom_data: Option<JsonObject>,
     /// `offerPeriod`, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offer_period: Option<Value>,
+    pub offer_period: Option<Json>,
     /// `appScheme`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_scheme: Option<String>,
@@ -72,17 +72,17 @@ pub struct IssueBillingKeyRequest {
     pub iframe: Option<Iframe>,
     /// `card` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card: Option<Value>,
+    pub card: Option<Json>,
     /// `mobile` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<Value>,
+    pub mobile: Option<Json>,
     /// `easyPay` method options (`availableCards`, `easyPayProvider`,
     /// `availablePayMethods`), passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub easy_pay: Option<Value>,
+    pub easy_pay: Option<Json>,
     /// `paypal` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paypal: Option<Value>,
+    pub paypal: Option<Json>,
 }
 
 impl IssueBillingKeyRequest {
@@ -129,7 +129,7 @@ pub struct IssueBillingKeyBypass {
     pub tosspay_v2: Option<TosspayV2IssueBillingKeyBypass>,
     /// Every other PG's object, by its key.
     #[serde(flatten)]
-    pub other: JsonObject,
+    pub other: ByKey,
 }
 
 /// `bypass.tosspay_v2` of a billing-key request.

@@ -24,8 +24,8 @@ pub use enums::{
     ProductType, WindowType,
 };
 pub use payment::{
-    Address, Customer, EasyPayOptions, Iframe, JsonObject, PaymentBypass, PaymentRequest, Popup, Product,
-    TosspayV2PaymentBypass, WindowTypes,
+    Address, Customer, EasyPayOptions, Iframe, PaymentBypass, PaymentRequest, Popup, Product, TosspayV2PaymentBypass,
+    WindowTypes,
 };
 pub use response::{
     BillingKeyIssued, BillingKeyOutcome, ErrorCode, PaymentCompleted, PaymentOutcome, ResponseError, SdkFailure,

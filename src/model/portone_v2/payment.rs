@@ -9,11 +9,8 @@ use super::enums::{
     CashReceiptTradeOption, CashReceiptType, Currency, EasyPayProvider, Gender, Locale, PayMethod, ProductType,
     WindowType,
 };
+use crate::model::json::{ByKey, Json, JsonObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-/// A JSON object (`Record<string, any>` in the SDK types).
-pub type JsonObject = Map<String, Value>;
 
 /// The argument of `PortOne.requestPayment`.
 ///
@@ -101,10 +98,10 @@ pub struct PaymentRequest {
     pub product_type: Option<ProductType>,
     /// `offerPeriod` (`{range: {from?, to?}}` or `{interval}`), passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offer_period: Option<Value>,
+    pub offer_period: Option<Json>,
     /// `storeDetails`, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_details: Option<Value>,
+    pub store_details: Option<Json>,
     /// `shippingAddress`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<Address>,
@@ -125,34 +122,34 @@ pub struct PaymentRequest {
     pub bypass: Option<PaymentBypass>,
     /// `card` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card: Option<Value>,
+    pub card: Option<Json>,
     /// `virtualAccount` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub virtual_account: Option<Value>,
+    pub virtual_account: Option<Json>,
     /// `transfer` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transfer: Option<Value>,
+    pub transfer: Option<Json>,
     /// `mobile` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<Value>,
+    pub mobile: Option<Json>,
     /// `giftCertificate` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gift_certificate: Option<Value>,
+    pub gift_certificate: Option<Json>,
     /// `easyPay` method options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub easy_pay: Option<EasyPayOptions>,
     /// `paypal` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paypal: Option<Value>,
+    pub paypal: Option<Json>,
     /// `alipay` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alipay: Option<Value>,
+    pub alipay: Option<Json>,
     /// `convenienceStore` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub convenience_store: Option<Value>,
+    pub convenience_store: Option<Json>,
     /// `alipayPlus` method options, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alipay_plus: Option<Value>,
+    pub alipay_plus: Option<Json>,
 }
 
 impl PaymentRequest {
@@ -342,7 +339,7 @@ pub struct PaymentBypass {
     pub tosspay_v2: Option<TosspayV2PaymentBypass>,
     /// Every other PG's object, by its key.
     #[serde(flatten)]
-    pub other: JsonObject,
+    pub other: ByKey,
 }
 
 /// `bypass.tosspay_v2` (`TosspayV2PaymentBypass`).
@@ -373,7 +370,7 @@ pub struct EasyPayOptions {
     pub available_cards: Option<Vec<String>>,
     /// `installment`, passed as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub installment: Option<Value>,
+    pub installment: Option<Json>,
     /// `cashReceiptType`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cash_receipt_type: Option<CashReceiptType>,

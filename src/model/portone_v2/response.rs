@@ -12,9 +12,9 @@
 #![cfg_attr(not(feature = "browser"), allow(dead_code))]
 
 use super::enums::string_enum;
+use crate::model::answer::{Answer, Field, Fields};
 use crate::protocol::PgFailure;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 string_enum! {
     /// An SDK error code: the union of the SDK's `CheckoutServiceErrorCode`,
@@ -184,29 +184,15 @@ pub enum ResponseError {
     },
 }
 
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let mut t: String = s.chars().take(80).collect();
-        t.push('…');
-        t
-    } else {
-        s
-    }
-}
-
 /// The string fields of a response object, type-checked.
-struct Fields<'a>(&'a serde_json::Map<String, Value>);
+struct Read<F>(F);
 
-impl Fields<'_> {
+impl<F: Fields> Read<F> {
     fn get(&self, field: &'static str) -> Result<Option<String>, ResponseError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(ResponseError::WrongType {
-                field,
-                found: short(other),
-            }),
+        match self.0.field(field) {
+            Field::Absent => Ok(None),
+            Field::Str(s) => Ok(Some(s)),
+            Field::Other(found) => Err(ResponseError::WrongType { field, found }),
         }
     }
 
@@ -241,19 +227,19 @@ impl Fields<'_> {
     }
 }
 
-fn object(value: Option<&Value>) -> Result<Option<Fields<'_>>, ResponseError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(Fields(o))),
-        Some(other) => Err(ResponseError::NotAnObject { found: short(other) }),
+fn object<F: Fields>(answer: Answer<F>) -> Result<Option<Read<F>>, ResponseError> {
+    match answer {
+        Answer::Nothing => Ok(None),
+        Answer::Object(o) => Ok(Some(Read(o))),
+        Answer::Other(found) => Err(ResponseError::NotAnObject { found }),
     }
 }
 
 impl PaymentOutcome {
-    /// Parses what `requestPayment` resolved to (`None` for `undefined`).
-    pub(crate) fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
+    /// Reads what `requestPayment` resolved to.
+    pub(crate) fn read(answer: Answer<impl Fields>) -> Result<Self, ResponseError> {
         const KIND: &str = "PAYMENT";
-        let Some(f) = object(value)? else {
+        let Some(f) = object(answer)? else {
             return Ok(Self::Redirected);
         };
         if let Some(failure) = f.failure()? {
@@ -269,11 +255,10 @@ impl PaymentOutcome {
 }
 
 impl BillingKeyOutcome {
-    /// Parses what `requestIssueBillingKey` resolved to (`None` for
-    /// `undefined`).
-    pub(crate) fn from_json(value: Option<&Value>) -> Result<Self, ResponseError> {
+    /// Reads what `requestIssueBillingKey` resolved to.
+    pub(crate) fn read(answer: Answer<impl Fields>) -> Result<Self, ResponseError> {
         const KIND: &str = "ISSUE_BILLING_KEY";
-        let Some(f) = object(value)? else {
+        let Some(f) = object(answer)? else {
             return Ok(Self::Redirected);
         };
         if let Some(failure) = f.failure()? {
@@ -290,10 +275,15 @@ impl BillingKeyOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::model::answer::json::answer;
+    use serde_json::{json, Value};
 
     fn pay(v: Value) -> Result<PaymentOutcome, ResponseError> {
-        PaymentOutcome::from_json(Some(&v))
+        PaymentOutcome::read(answer(Some(&v)))
+    }
+
+    fn billing(v: Value) -> Result<BillingKeyOutcome, ResponseError> {
+        BillingKeyOutcome::read(answer(Some(&v)))
     }
 
     #[test]
@@ -358,9 +348,9 @@ mod tests {
 
     #[test]
     fn undefined_and_null_mean_the_page_is_redirecting() {
-        assert_eq!(PaymentOutcome::from_json(None), Ok(PaymentOutcome::Redirected));
+        assert_eq!(PaymentOutcome::read(answer(None)), Ok(PaymentOutcome::Redirected));
         assert_eq!(pay(Value::Null), Ok(PaymentOutcome::Redirected));
-        assert_eq!(BillingKeyOutcome::from_json(None), Ok(BillingKeyOutcome::Redirected));
+        assert_eq!(BillingKeyOutcome::read(answer(None)), Ok(BillingKeyOutcome::Redirected));
     }
 
     #[test]
@@ -393,21 +383,19 @@ mod tests {
 
     #[test]
     fn billing_key_responses_parse() {
-        let ok = BillingKeyOutcome::from_json(Some(
-            &json!({"transactionType": "ISSUE_BILLING_KEY", "billingKey": "billing-key-1"}),
-        ));
+        let ok = billing(json!({"transactionType": "ISSUE_BILLING_KEY", "billingKey": "billing-key-1"}));
         assert!(
             matches!(ok, Ok(BillingKeyOutcome::Issued(k)) if k.billing_key == "billing-key-1" && !k.needs_confirmation())
         );
-        let manual = BillingKeyOutcome::from_json(Some(
-            &json!({"transactionType": "ISSUE_BILLING_KEY", "billingKey": "NEEDS_CONFIRMATION", "billingIssueToken": "tok"}),
-        ));
+        let manual = billing(
+            json!({"transactionType": "ISSUE_BILLING_KEY", "billingKey": "NEEDS_CONFIRMATION", "billingIssueToken": "tok"}),
+        );
         assert!(matches!(manual, Ok(BillingKeyOutcome::Issued(k)) if k.needs_confirmation()));
-        let failed = BillingKeyOutcome::from_json(Some(
-            &json!({"transactionType": "ISSUE_BILLING_KEY", "code": "FAILURE_TYPE_PG", "message": "m", "pgCode": "X", "pgMessage": "거절"}),
-        ));
+        let failed = billing(
+            json!({"transactionType": "ISSUE_BILLING_KEY", "code": "FAILURE_TYPE_PG", "message": "m", "pgCode": "X", "pgMessage": "거절"}),
+        );
         assert!(matches!(failed, Ok(BillingKeyOutcome::Failed(f)) if f.customer_message() == "거절"));
-        let missing = BillingKeyOutcome::from_json(Some(&json!({"transactionType": "ISSUE_BILLING_KEY"})));
+        let missing = billing(json!({"transactionType": "ISSUE_BILLING_KEY"}));
         assert!(matches!(
             missing,
             Err(ResponseError::MissingField {

@@ -1,12 +1,12 @@
 //! The serialized requests equal the SDK's expected objects exactly.
 
 use super::*;
+use crate::model::JsonObject;
 use serde_json::json;
 
 /// A TossPay payment with every field this crate types filled in.
 pub(crate) fn full_tosspay_payment() -> PaymentRequest {
-    let mut custom = JsonObject::new();
-    custom.insert("cartId".into(), json!("cart-9"));
+    let custom = JsonObject::new(&json!({"cartId": "cart-9"})).unwrap_or_else(|e| panic!("{e}"));
     PaymentRequest {
         order_detail: Some("아메리카노 외 1건".into()),
         channel_key: Some("channel-key-sandbox-tosspay".into()),
@@ -112,8 +112,11 @@ fn absent_optional_fields_are_omitted_not_null() {
 
 #[test]
 fn other_pgs_bypass_objects_pass_through_as_json() {
-    let mut other = JsonObject::new();
-    other.insert("nice_v2".into(), json!({"logo_url": "https://x.example/logo.png"}));
+    let mut other = crate::model::ByKey::new();
+    other.insert(
+        "nice_v2".into(),
+        crate::model::Json::new(&json!({"logo_url": "https://x.example/logo.png"})).unwrap_or_else(|e| panic!("{e}")),
+    );
     let req = PaymentRequest {
         bypass: Some(PaymentBypass {
             tosspay_v2: None,
