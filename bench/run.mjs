@@ -14,6 +14,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import crypto from "node:crypto";
+import { transformSync } from "esbuild";
 import { chromium } from "playwright-core";
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -33,6 +35,7 @@ const CHROMIUM_FLAGS = [
 const TARGETS = {
   sizeKb: 40,
   sizeStretchKb: 30,
+  demoKb: 60,
   readyRatio: 0.8,
   clickMs: 1,
   memoryMb: 2.5,
@@ -188,6 +191,41 @@ async function pool(n, concurrency, f) {
     }),
   );
   return out;
+}
+
+// ------------------------------------------------------------ deployment
+
+// What a production deployment does to a trunk build, as Vite does for the
+// React page: trunk 0.21's own JS minifier (minify-js) cannot parse the
+// `export default` of wasm-bindgen's glue (trunk-rs/trunk#1044), warns
+// "Failed to minify JS" and leaves it as is; esbuild minifies it here, and
+// the `integrity` trunk wrote for it is updated to match.
+function minifyGlue(dir) {
+  const index = path.join(dir, "index.html");
+  let html = fs.readFileSync(index, "utf8");
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+    const file = path.join(dir, f);
+    const before = fs.readFileSync(file);
+    const out = transformSync(before.toString("utf8"), { minify: true, format: "esm", target: "es2020" }).code;
+    fs.writeFileSync(file, out);
+    const sri = (b) => "sha384-" + crypto.createHash("sha384").update(b).digest("base64");
+    html = html.split(sri(before)).join(sri(Buffer.from(out)));
+  }
+  fs.writeFileSync(index, html);
+}
+
+// Precompressed copies next to each file, which the backend's static
+// service sends to browsers that accept them (both pages alike).
+function precompress(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) precompress(p);
+    else if (/\.(js|wasm|css|html)$/.test(e.name)) {
+      const b = fs.readFileSync(p);
+      fs.writeFileSync(p + ".br", zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      fs.writeFileSync(p + ".gz", zlib.gzipSync(b, { level: 9 }));
+    }
+  }
 }
 
 // ------------------------------------------------------------------ sizes
@@ -597,6 +635,10 @@ async function main() {
   results.loadavg = [];
   results.nice = os.getPriority();
 
+  // 0. Deployment: minified glue for the trunk builds, precompressed files.
+  for (const k of cfg.trunkDists) minifyGlue(cfg.dists[k]);
+  for (const dir of Object.values(cfg.dists)) precompress(dir);
+
   // 1. Sizes.
   log("== sizes");
   results.sizes = {};
@@ -747,23 +789,41 @@ function report(r) {
   const minCode = S.minimal ? S.minimal.code.brotli / 1000 : NaN;
   const reactCode = S.react ? S.react.code.brotli / 1000 : NaN;
   const ratio = L.minimal && L.react ? L.minimal.ready.median / L.react.ready.median : NaN;
-  const click = L.minimal ? L.minimal.click.median : NaN;
+  // The target's measure starts in the page's click listener; the figure
+  // from the click event's timeStamp (input delivery included) is reported
+  // next to it.
+  const click = L.minimal ? L.minimal.dispatch.median : NaN;
+  const clickEvent = L.minimal ? L.minimal.click.median : NaN;
+  const reactClick = L.reactWarm ? L.reactWarm.dispatch.median : NaN;
+  const demoCode = S.demo ? S.demo.code.brotli / 1000 : NaN;
   const memMb = L.minimal ? L.minimal.memory.median / 1e6 : NaN;
+  const reactMemMb = L.react ? L.react.memory.median / 1e6 : NaN;
   const checks = [
     [
       "Minimal page JS + wasm, brotli -q 11",
       `≤ ${TARGETS.sizeKb} KB (stretch ${TARGETS.sizeStretchKb} KB), below every framework peer`,
-      `${kb(minCode * 1000)} KB`,
+      `${kb(minCode * 1000)} KB (React baseline ${kb(reactCode * 1000)} KB)`,
       verdict(minCode <= TARGETS.sizeKb) + (minCode <= TARGETS.sizeStretchKb ? " (stretch met)" : ""),
     ],
+    ["Demo shop JS + wasm, brotli -q 11", `≤ ${TARGETS.demoKb} KB`, `${kb(demoCode * 1000)} KB`, verdict(demoCode <= TARGETS.demoKb)],
     [
       "Time to usable pay button vs React baseline (same run)",
       `≤ ${TARGETS.readyRatio}x`,
       `${f2(ratio)}x (${f1(L.minimal?.ready.median)} ms vs ${f1(L.react?.ready.median)} ms)`,
       verdict(ratio <= TARGETS.readyRatio),
     ],
-    ["Click to requestPayment entered, median", `< ${TARGETS.clickMs} ms`, `${f2(click)} ms`, verdict(click < TARGETS.clickMs)],
-    ["JS heap after GC + wasm memory, median", `< ${TARGETS.memoryMb} MB`, `${f2(memMb)} MB`, verdict(memMb < TARGETS.memoryMb)],
+    [
+      "Click to requestPayment entered, median, from the page's click listener",
+      `< ${TARGETS.clickMs} ms`,
+      `${f2(click)} ms (from the click event: ${f2(clickEvent)} ms; React prepared at mount: ${f2(reactClick)} ms)`,
+      verdict(click < TARGETS.clickMs),
+    ],
+    [
+      "JS heap after GC + wasm memory, median (default stack)",
+      `< ${TARGETS.memoryMb} MB`,
+      `${f2(memMb)} MB (React baseline ${f2(reactMemMb)} MB)`,
+      verdict(memMb < TARGETS.memoryMb),
+    ],
   ];
   r.checks = checks;
 
@@ -810,9 +870,16 @@ function report(r) {
 
   p("## 1. Size of what the browser downloads");
   p();
+  const changes = path.join(cfg.root, "bench", "size-changes.md");
+  if (fs.existsSync(changes)) {
+    p(fs.readFileSync(changes, "utf8").trimEnd());
+    p();
+  }
   p("Release builds: trunk `--release` (`opt-level = \"z\"`, LTO, `codegen-units = 1`, `panic = \"abort\"`, wasm-opt -Oz");
-  p("132) for the Rust pages, `vite build` for React. gzip -9 and brotli -q 11 by Node's zlib. The servers used for");
-  p("the timings below send the files uncompressed (loopback), the same way for every page.");
+  p("132) for the Rust pages, their wasm-bindgen JS glue then minified by esbuild (trunk's own minifier cannot parse it),");
+  p("`vite build` for React. gzip -9 and brotli -q 11 by Node's zlib. The servers used for the timings below send");
+  p("precompressed copies (brotli or gzip, whichever the browser accepts; `.wasm` as `application/wasm`), the same way");
+  p("for every page.");
   p();
   p("| page | part | raw | gzip -9 | brotli -q 11 |");
   p("|---|---|---|---|---|");

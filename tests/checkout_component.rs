@@ -662,9 +662,16 @@ async fn the_order_is_prepared_before_the_click_so_the_click_goes_straight_to_th
     .await;
     assert_eq!(page.state(), "idle");
     assert_eq!(backend.prepares.load(Ordering::SeqCst), 1);
+    // Saved for a redirect return while nobody waited.
+    let saved = web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .and_then(|s| s.get_item("portone-checkout:payment:order-1").ok().flatten());
+    assert!(saved.is_some(), "the ready order is saved before the click");
+    // `click()` dispatches synchronously: the SDK has been called by the time
+    // it returns, inside the click's own handler (no task, no tick between).
     page.el("checkout-pay").click();
+    assert_eq!(sdk_calls(), 1, "the SDK is called inside the click handler");
     page.wait_state("awaiting-payment").await;
-    wait_for(|| sdk_calls() == 1, "the SDK call").await;
     assert_eq!(
         backend.prepares.load(Ordering::SeqCst),
         1,

@@ -254,8 +254,17 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let router = match &state.config.static_dir {
         Some(dir) => {
+            // `.br`/`.gz` copies next to a file are sent to browsers that
+            // accept them (a deployment's precompressed build); `.wasm`
+            // goes out as `application/wasm`, so it compiles while it
+            // streams in.
             let index = dir.join("index.html");
-            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+            api.fallback_service(
+                ServeDir::new(dir)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip()),
+            )
         }
         None => api.fallback(api_not_found),
     };

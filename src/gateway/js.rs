@@ -5,6 +5,7 @@
 
 use super::{load_script, LoaderOptions, RawJs, SdkError};
 use crate::model::answer::{short, Answer, Field, Fields};
+use futures::future::LocalBoxFuture;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
@@ -77,19 +78,28 @@ pub(crate) fn rejected(raw: JsValue, already_paid: fn(Option<&str>) -> bool) -> 
     }
 }
 
-/// Loads the SDK if needed and calls `window[global][method](arg)`,
-/// awaiting what it returns (a promise or a value). When the script is
-/// already loaded the call happens synchronously on the first poll, inside
-/// the click that started it (popup blockers and the click-to-window time
-/// depend on that).
-pub(crate) async fn call(
+/// Calls `window[global][method](arg)` and awaits what it returns (a
+/// promise or a value), loading the SDK first if needed. When the script is
+/// already loaded the SDK is called right away, before the first await:
+/// inside the click that started it (popup blockers and the click-to-window
+/// time depend on that).
+pub(crate) fn call(
     loader: &LoaderOptions,
     method: &'static str,
     arg: &JsValue,
     already_paid: fn(Option<&str>) -> bool,
-) -> Result<JsValue, SdkError> {
-    load_script(loader).await?;
-    call_loaded(loader, method, arg, already_paid)?.await
+) -> LocalBoxFuture<'static, Result<JsValue, SdkError>> {
+    match call_loaded(loader, method, arg, already_paid) {
+        Ok(answer) => Box::pin(answer),
+        Err(SdkError::NotDefined { .. }) => {
+            let (loader, arg) = (loader.clone(), arg.clone());
+            Box::pin(async move {
+                load_script(&loader).await?;
+                call_loaded(&loader, method, &arg, already_paid)?.await
+            })
+        }
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -120,12 +130,17 @@ fn call_loaded(
     Ok(async move { settled.await.map_err(|raw| rejected(raw, already_paid)) })
 }
 
+/// Off the browser there is nothing to call; loading reports why.
 #[cfg(not(target_arch = "wasm32"))]
 fn call_loaded(
-    _loader: &LoaderOptions,
-    _method: &'static str,
+    loader: &LoaderOptions,
+    method: &'static str,
     _arg: &JsValue,
     _already_paid: fn(Option<&str>) -> bool,
 ) -> Result<std::future::Ready<Result<JsValue, SdkError>>, SdkError> {
-    Err(SdkError::NotAvailable)
+    Err(SdkError::NotDefined {
+        url: loader.url.clone(),
+        global: loader.global,
+        method,
+    })
 }

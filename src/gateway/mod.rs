@@ -59,8 +59,19 @@ pub trait PaymentGateway: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Makes the SDK ready so that a click never waits for the network.
     fn preload(&self) -> LocalBoxFuture<'_, Result<(), SdkError>>;
-    /// Validates and opens the payment window.
+    /// Validates and opens the payment window. When the SDK is loaded, the
+    /// SDK must be called on the future's first poll (the checkout polls it
+    /// inside the click that asked for it).
     fn request_payment<'a>(&'a self, intent: &'a PaymentIntent) -> LocalBoxFuture<'a, Result<WindowResult, SdkError>>;
+    /// Gets everything [`PaymentGateway::request_payment`] would do for
+    /// `intent` before the call done ahead (building, validating, converting
+    /// the request), so a later click on the same intent only calls the
+    /// SDK. Called when an order is ready in the background. Default:
+    /// nothing ahead.
+    fn get_ready(&self, intent: &PaymentIntent) -> Result<(), SdkError> {
+        let _ = intent;
+        Ok(())
+    }
     /// Validates and opens the billing-key window.
     fn request_billing_key<'a>(
         &'a self,
@@ -98,10 +109,18 @@ pub fn is_mobile_user_agent(ua: &str) -> bool {
         .any(|k| ua.contains(k))
 }
 
-/// The device kind of this browser (from the user agent; PC off the
-/// browser).
+/// The device kind of this browser (from the user agent, read once; PC off
+/// the browser).
 #[cfg(target_arch = "wasm32")]
 pub fn current_device() -> Device {
+    thread_local! {
+        static DEVICE: Device = read_device();
+    }
+    DEVICE.with(|d| *d)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn read_device() -> Device {
     let ua = web_sys::window().and_then(|w| w.navigator().user_agent().ok());
     let touch_mac = web_sys::window()
         .map(|w| w.navigator().max_touch_points() > 1)

@@ -129,6 +129,15 @@ impl PortOneV2 {
         )
     }
 
+    /// The SDK request for `intent`, validated, as the JS object the SDK
+    /// takes.
+    #[inline(never)]
+    fn js_payment_request(&self, intent: &PaymentIntent) -> Result<wasm_bindgen::JsValue, SdkError> {
+        let req = self.payment_request(intent);
+        validate_payment(&req, &self.context())?;
+        js::to_js(&req)
+    }
+
     /// The SDK request for `intent` (what
     /// [`PaymentGateway::request_billing_key`] sends).
     pub fn billing_request(&self, intent: &BillingIntent) -> IssueBillingKeyRequest {
@@ -152,20 +161,22 @@ impl PaymentGateway for PortOneV2 {
     }
 
     fn request_payment<'a>(&'a self, intent: &'a PaymentIntent) -> LocalBoxFuture<'a, Result<WindowResult, SdkError>> {
+        // Small on purpose: the browser compiles wasm functions on first
+        // use, and this one first runs inside the click. The heavy parts
+        // already ran in `get_ready`.
         Box::pin(async move {
-            let req = self.payment_request(intent);
-            Ok(match request_payment(&req, &self.context(), &self.loader).await? {
-                PaymentOutcome::Completed(done) => WindowResult::Finished(CompleteRequest {
-                    tx_id: Some(done.tx_id),
-                    failure: None,
-                }),
-                PaymentOutcome::Failed(f) => WindowResult::Finished(CompleteRequest {
-                    tx_id: f.tx_id,
-                    failure: Some(f.failure),
-                }),
-                PaymentOutcome::Redirected => WindowResult::Redirected,
-            })
+            let arg = self.js_payment_request(intent)?;
+            let raw = js::call(&self.loader, "requestPayment", &arg, already_paid).await?;
+            window_result(raw)
         })
+    }
+
+    fn get_ready(&self, intent: &PaymentIntent) -> Result<(), SdkError> {
+        // Reads the device (the user agent, once per page), builds,
+        // validates and converts the request now: the click then runs code
+        // that is already compiled and warm, and a request the SDK would
+        // refuse shows in the console before anyone clicks.
+        self.js_payment_request(intent).map(drop)
     }
 
     fn request_billing_key<'a>(
@@ -205,9 +216,30 @@ pub async fn request_payment(
 ) -> Result<PaymentOutcome, SdkError> {
     validate_payment(req, ctx)?;
     let raw = js::call(loader, "requestPayment", &js::to_js(req)?, already_paid).await?;
+    payment_outcome(raw)
+}
+
+/// Reads what `requestPayment` resolved to.
+#[inline(never)]
+fn payment_outcome(raw: wasm_bindgen::JsValue) -> Result<PaymentOutcome, SdkError> {
     PaymentOutcome::read(js::answer(&raw)).map_err(|source| SdkError::BadResponse {
         message: source.to_string(),
         raw: super::RawJs(raw),
+    })
+}
+
+/// What the checkout's machine is told about the window.
+fn window_result(raw: wasm_bindgen::JsValue) -> Result<WindowResult, SdkError> {
+    Ok(match payment_outcome(raw)? {
+        PaymentOutcome::Completed(done) => WindowResult::Finished(CompleteRequest {
+            tx_id: Some(done.tx_id),
+            failure: None,
+        }),
+        PaymentOutcome::Failed(f) => WindowResult::Finished(CompleteRequest {
+            tx_id: f.tx_id,
+            failure: Some(f.failure),
+        }),
+        PaymentOutcome::Redirected => WindowResult::Redirected,
     })
 }
 

@@ -131,7 +131,7 @@ impl<S: Flow> Clone for Machine<S> {
 }
 
 impl<S: Flow> Machine<S> {
-    /// Applies `event`, notifies, and spawns the resulting effects. Events
+    /// Applies `event`, starts the resulting effects, and notifies. Events
     /// after cleanup are dropped.
     pub(crate) fn dispatch(&self, event: S::Event) {
         if self.scope.is_closed() {
@@ -141,23 +141,44 @@ impl<S: Flow> Machine<S> {
             return;
         };
         let (next, effects) = current.clone().step(event);
-        // Effects are queued before the state change so that they run ahead
-        // of the re-render it schedules: a click reaches the SDK first.
-        for effect in effects {
-            let work = self.spec.run(effect);
-            let machine = self.clone();
-            self.scope.spawn(async move {
-                if let Some(event) = work.await {
-                    machine.dispatch(event);
-                }
-            });
-        }
-        if next != current {
+        let changed = next != current;
+        if changed {
+            // Re-rendering is scheduled, not done, here: the effects below
+            // still run first.
             self.state.try_set(next.clone());
+        }
+        for effect in effects {
+            self.start(effect);
+        }
+        if changed {
             if let Some(f) = next.failure() {
                 crate::dom::console_error(&format!("portone-checkout: {} ({:?})", f.detail, f.reason), None);
             }
             self.spec.changed(&next);
+        }
+    }
+
+    /// Runs an effect up to its first wait now, in the caller's task: a
+    /// click reaches the SDK inside its own event handler (popup blockers
+    /// need that; so does a fast click-to-window), and an effect that needs
+    /// no waiting finishes at once. The rest runs in the scope.
+    fn start(&self, effect: S::Effect) {
+        use std::task::{Context, Poll};
+        let mut work = self.spec.run(effect);
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        match work.as_mut().poll(&mut cx) {
+            Poll::Ready(Some(event)) => self.dispatch(event),
+            Poll::Ready(None) => {}
+            // The spawned task polls again at once with its own waker, so
+            // nothing the first poll registered is lost.
+            Poll::Pending => {
+                let machine = self.clone();
+                self.scope.spawn(async move {
+                    if let Some(event) = work.await {
+                        machine.dispatch(event);
+                    }
+                });
+            }
         }
     }
 }

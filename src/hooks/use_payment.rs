@@ -234,6 +234,15 @@ async fn prepare_once(ctx: &CheckoutContext, source: &PrepareSource) -> Result<P
     }
 }
 
+/// What the gateway is asked to open for `prepared`.
+fn intent(prepared: PreparedPayment, return_url: Option<String>, ctx: &CheckoutContext) -> PaymentIntent {
+    PaymentIntent {
+        prepared,
+        return_url: return_url.or_else(dom::current_url_without_query),
+        lang: ctx.lang.get_untracked(),
+    }
+}
+
 impl Spec<CheckoutState> for PaymentSpec {
     fn run(&self, effect: Fx) -> LocalBoxFuture<'static, Option<Event>> {
         let ctx = self.ctx.clone();
@@ -267,12 +276,15 @@ impl Spec<CheckoutState> for PaymentSpec {
                     dom::session_remove(&saved_key(&payment_id));
                     None
                 }
+                Fx::GetReady(prepared) => {
+                    let intent = intent(prepared, return_url, &ctx);
+                    // A problem found now is found again, and reported, on
+                    // the click.
+                    let _ = inner.gateway.get_ready(&intent);
+                    None
+                }
                 Fx::RequestPayment(prepared) => {
-                    let intent = PaymentIntent {
-                        prepared,
-                        return_url: return_url.or_else(dom::current_url_without_query),
-                        lang: ctx.lang.get_untracked(),
-                    };
+                    let intent = intent(prepared, return_url, &ctx);
                     Some(match inner.gateway.request_payment(&intent).await {
                         Ok(result) => Event::Window(result),
                         Err(e) => Event::Rejected {

@@ -309,6 +309,9 @@ pub enum Effect {
     },
     /// Save the order to `sessionStorage` (before the SDK may redirect).
     Save(PreparedPayment),
+    /// Get the window's request ready for this order ahead of the click
+    /// (built, validated, converted), so the click only calls the SDK.
+    GetReady(PreparedPayment),
     /// Open the provider's payment window for this order.
     RequestPayment(PreparedPayment),
     /// Post `complete` (with retries), answering `Confirmed`, `Refused` or
@@ -353,13 +356,20 @@ fn ended(order: OrderRef, failure: Failure, cancelled: bool) -> (CheckoutState, 
     }
 }
 
-fn pay_order(order: OrderRef) -> (CheckoutState, Vec<Effect>) {
+/// Opens the window for `order`. An order made ready in the background was
+/// saved then, so a click goes straight to the SDK; any other is saved
+/// first (before the SDK may redirect).
+fn pay_order(order: OrderRef, saved: bool) -> (CheckoutState, Vec<Effect>) {
     match order {
         OrderRef::Prepared(p) => (
             CheckoutState::AwaitingPayment {
                 order: OrderRef::Prepared(p.clone()),
             },
-            vec![Effect::Save(p.clone()), Effect::RequestPayment(p)],
+            if saved {
+                vec![Effect::RequestPayment(p)]
+            } else {
+                vec![Effect::Save(p.clone()), Effect::RequestPayment(p)]
+            },
         ),
         // Only a bare return lacks the amount; a fresh order is prepared.
         OrderRef::Bare(_) => (CheckoutState::Preparing, vec![Effect::Prepare]),
@@ -514,7 +524,13 @@ impl CheckoutState {
                     prepared,
                 },
             ) if g == generation => match prepared {
-                Ok(p) => (S::Ready { order: p.into() }, vec![]),
+                // Saved now, so the click only calls the SDK.
+                Ok(p) => (
+                    S::Ready {
+                        order: p.clone().into(),
+                    },
+                    vec![Effect::Save(p.clone()), Effect::GetReady(p)],
+                ),
                 // A click will prepare again, with retries.
                 Err(_) => (S::Idle, vec![]),
             },
@@ -525,20 +541,27 @@ impl CheckoutState {
                     prepared,
                 },
             ) if g == generation => match prepared {
-                Ok(p) => pay_order(p.into()),
+                Ok(p) => pay_order(p.into(), false),
                 Err(_) => (S::Preparing, vec![Effect::Prepare]),
             },
             (S::Warming { generation }, E::Pay) => (S::PreparingWarm { generation }, vec![]),
-            (S::Ready { order }, E::Pay) => pay_order(order),
-            (S::Warming { .. } | S::Ready { .. }, E::OrderChanged) => (S::Idle, vec![]),
+            (S::Ready { order }, E::Pay) => pay_order(order, true),
+            (S::Warming { .. }, E::OrderChanged) => (S::Idle, vec![]),
+            // The order made ready for the old cart is dropped.
+            (S::Ready { order }, E::OrderChanged) => (
+                S::Idle,
+                vec![Effect::Forget {
+                    payment_id: order.payment_id().clone(),
+                }],
+            ),
 
             // Starting or retrying.
             (S::Idle, E::Pay) => (S::Preparing, vec![Effect::Prepare]),
-            (S::Failed { order: Some(o), .. } | S::Cancelled { order: Some(o), .. }, E::Pay) => pay_order(o),
+            (S::Failed { order: Some(o), .. } | S::Cancelled { order: Some(o), .. }, E::Pay) => pay_order(o, false),
             (S::Failed { order: None, .. } | S::Cancelled { order: None, .. }, E::Pay) => {
                 (S::Preparing, vec![Effect::Prepare])
             }
-            (S::Preparing, E::Prepared(p)) => pay_order(OrderRef::from(p)),
+            (S::Preparing, E::Prepared(p)) => pay_order(OrderRef::from(p), false),
             (S::Preparing, E::PrepareFailed(detail)) => (
                 S::Failed {
                     order: None,
@@ -1240,11 +1263,13 @@ mod tests {
             prepared: Ok(prepared()),
         });
         assert_eq!(s, CheckoutState::Ready { order: order() });
-        assert!(fx.is_empty());
+        // Saved and made ready while nobody waits, so the click only calls
+        // the SDK.
+        assert_eq!(fx, vec![Effect::Save(prepared()), Effect::GetReady(prepared())]);
         assert_eq!(s.name(), "idle");
         let (s, fx) = s.on(Event::Pay);
         assert_eq!(s, awaiting());
-        assert_eq!(fx, vec![Effect::Save(prepared()), Effect::RequestPayment(prepared())]);
+        assert_eq!(fx, vec![Effect::RequestPayment(prepared())]);
     }
 
     #[test]
@@ -1291,8 +1316,14 @@ mod tests {
     #[test]
     fn a_new_cart_drops_a_background_order() {
         assert_eq!(
-            CheckoutState::Ready { order: order() }.on(Event::OrderChanged).0,
-            CheckoutState::Idle
+            CheckoutState::Ready { order: order() }.on(Event::OrderChanged),
+            (
+                CheckoutState::Idle,
+                vec![Effect::Forget {
+                    payment_id: order().payment_id().clone()
+                }]
+            ),
+            "the order saved for the old cart is forgotten"
         );
         assert_eq!(
             CheckoutState::Warming { generation: 1 }.on(Event::OrderChanged).0,

@@ -2,6 +2,9 @@
 //! tree: the browser hands over its own object and only the named fields
 //! are read (tests read a `serde_json` object the same way).
 
+// Read by the browser gateways (feature `browser`) and the tests.
+#![cfg_attr(not(feature = "browser"), allow(dead_code))]
+
 /// What an SDK promise resolved to, as a gateway reads it.
 pub(crate) enum Answer<F> {
     /// `undefined` or `null` (a redirect flow leaves the page).

@@ -117,6 +117,13 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
         "trunk build --release (bench/minimal)",
     )?;
     keep_named(&root, "checkout-bench-minimal", &named)?;
+    // The page's HTML loads the SDK itself (before the wasm runs).
+    let index = dist.join("minimal").join("index.html");
+    let html = fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    if !html.contains("%BENCH_SDK_URL%") {
+        return Err(format!("{} has no %BENCH_SDK_URL% to fill in", index.display()));
+    }
+    fs::write(&index, html.replace("%BENCH_SDK_URL%", &sdk_url)).map_err(|e| format!("{}: {e}", index.display()))?;
     step(
         run(cmd("trunk")
             .args(["build", "--release", "--dist"])
@@ -157,7 +164,7 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
     let config = format!(
         "{{\"root\":{},\"loads\":{},\"levelSeconds\":{},\"poolSize\":{},\"pagesOnly\":{},\"sandboxBin\":{},\"serverBin\":{},\
          \"sandboxPort\":{sandbox_port},\"sandboxUrl\":{},\"dists\":{{\"minimal\":{},\"floor\":{},\"demo\":{},\"react\":{}}},\
-         \"namedWasm\":{{\"minimal\":{},\"demo\":{}}},\"command\":{},\"out\":{},\"tmp\":{}}}",
+         \"trunkDists\":[\"minimal\",\"floor\",\"demo\"],\"namedWasm\":{{\"minimal\":{},\"demo\":{}}},\"command\":{},\"out\":{},\"tmp\":{}}}",
         json_path(&root),
         opts.loads,
         opts.seconds,

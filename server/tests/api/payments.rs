@@ -335,6 +335,41 @@ async fn static_demo_is_served_with_spa_fallback_while_api_errors_stay_json() {
 }
 
 #[tokio::test]
+async fn precompressed_files_go_to_browsers_that_accept_them_and_wasm_streams() {
+    let h = Harness::start_with(false, None).await;
+    let site = tempfile::tempdir().expect("site dir");
+    std::fs::write(site.path().join("index.html"), "<html>shop</html>").expect("index");
+    std::fs::write(site.path().join("app_bg.wasm"), b"\0asm-plain").expect("wasm");
+    std::fs::write(site.path().join("app_bg.wasm.br"), b"brotli-bytes").expect("wasm.br");
+    let mut config = h.config();
+    config.static_dir = Some(site.path().to_owned());
+    let server = checkout_server::serve(config).await.expect("server");
+    let url = format!("{}/app_bg.wasm", server.base_url());
+    let br = h
+        .http
+        .get(&url)
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("br");
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["content-type"], "application/wasm");
+    assert_eq!(br.bytes().await.expect("body").as_ref(), b"brotli-bytes");
+    let plain = h
+        .http
+        .get(&url)
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .expect("plain");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["content-type"], "application/wasm");
+    assert_eq!(plain.bytes().await.expect("body").as_ref(), b"\0asm-plain");
+    server.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_cancel_interrupted_by_a_crash_is_completed_after_restart() {
     let mut h = Harness::start_with(false, None).await;
     let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
