@@ -62,7 +62,6 @@ mod browser {
     use futures::future::{FutureExt, LocalBoxFuture, Shared};
     use js_sys::{Function, Promise, Reflect};
     use std::cell::RefCell;
-    use std::collections::HashMap;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Document, HtmlScriptElement, Window};
@@ -70,7 +69,8 @@ mod browser {
     type Pending = Shared<LocalBoxFuture<'static, Result<(), SdkError>>>;
 
     thread_local! {
-        static PENDING: RefCell<HashMap<String, Pending>> = RefCell::new(HashMap::new());
+        /// Loads in flight, by URL (one or two SDKs per page).
+        static PENDING: RefCell<Vec<(String, Pending)>> = const { RefCell::new(Vec::new()) };
     }
 
     /// `window[name]`, when it is an object or a function.
@@ -86,19 +86,20 @@ mod browser {
             return Ok(());
         }
         let pending = PENDING.with(|p| {
-            p.borrow_mut()
-                .entry(options.url.clone())
-                .or_insert_with(|| inject(options.clone()).boxed_local().shared())
-                .clone()
+            let mut p = p.borrow_mut();
+            if let Some((_, running)) = p.iter().find(|(url, _)| *url == options.url) {
+                return running.clone();
+            }
+            let started = inject(options.clone()).boxed_local().shared();
+            p.push((options.url.clone(), started.clone()));
+            started
         });
         let result = pending.clone().await;
-        // Settled: forget it (success leaves window.PortOne defined; a failure
+        // Settled: forget it (success leaves the global defined; a failure
         // must let the next call try again), unless a newer attempt replaced it.
         PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.get(&options.url).is_some_and(|cur| cur.ptr_eq(&pending)) {
-                p.remove(&options.url);
-            }
+            p.borrow_mut()
+                .retain(|(url, cur)| !(*url == options.url && cur.ptr_eq(&pending)));
         });
         result
     }

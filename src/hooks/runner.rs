@@ -8,7 +8,6 @@ use crate::machine::payment::{CheckoutState, Effect, Event};
 use crate::machine::Failure;
 use futures::future::{AbortHandle, Abortable, LocalBoxFuture};
 use leptos::prelude::*;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -54,7 +53,8 @@ pub(crate) trait Spec<S: Flow>: Send + Sync + 'static {
 struct Tasks {
     closed: bool,
     next: u64,
-    running: HashMap<u64, AbortHandle>,
+    /// A handful at most (a flow runs one or two effects at a time).
+    running: Vec<(u64, AbortHandle)>,
 }
 
 /// The work a hook started; aborted all at once at cleanup.
@@ -81,14 +81,14 @@ impl Scope {
             }
             t.next += 1;
             let id = t.next;
-            t.running.insert(id, handle);
+            t.running.push((id, handle));
             id
         };
         let tasks = self.0.clone();
         leptos::task::spawn_local(async move {
             let _ = Abortable::new(work, registration).await;
             if let Ok(mut t) = tasks.lock() {
-                t.running.remove(&id);
+                t.running.retain(|(i, _)| *i != id);
             }
         });
     }
@@ -98,7 +98,7 @@ impl Scope {
         let handles: Vec<AbortHandle> = match self.0.lock() {
             Ok(mut t) => {
                 t.closed = true;
-                t.running.drain().map(|(_, h)| h).collect()
+                t.running.drain(..).map(|(_, h)| h).collect()
             }
             Err(_) => return,
         };

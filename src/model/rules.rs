@@ -275,7 +275,7 @@ pub(crate) fn check_tosspay_expired_time(c: &mut Collector, field: &str, value: 
         c.push(
             field,
             Rule::DateTimeFormat,
-            format!("must be a real date-time written yyyy-MM-dd HH:mm:ss (Korean time), got {value:?}"),
+            format!("must be a real date-time written yyyy-MM-dd HH:mm:ss (Korean time), got \"{value}\""),
         );
         return;
     };

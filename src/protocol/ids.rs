@@ -32,7 +32,7 @@ pub enum IdError {
         len: usize,
     },
     /// A character outside `A-Z a-z 0-9 - _`.
-    #[error("`{field}` may only contain A-Z, a-z, 0-9, '-' and '_' (found {found:?} at byte {at})")]
+    #[error("`{field}` may only contain A-Z, a-z, 0-9, '-' and '_' (found U+{code:04X} at byte {at})", code = u32::from(*found))]
     Character {
         /// The field.
         field: &'static str,

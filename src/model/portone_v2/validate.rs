@@ -74,7 +74,7 @@ pub const KNOWN_PG_IDS: &[&str] = &[
 /// A PG name [`PgProvider::parse`] does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`pg` {0:?} is not a PortOne V2 PG identifier this checkout knows (e.g. tosspay_v2, nice_v2, kcp_v2, inicis_v2): \
+    "`pg` \"{0}\" is not a PortOne V2 PG identifier this checkout knows (e.g. tosspay_v2, nice_v2, kcp_v2, inicis_v2): \
      check the spelling of your channel's PG; use PgProvider::Other to skip PG-specific rules on purpose"
 )]
 pub struct UnknownPg(pub String);
