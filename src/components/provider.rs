@@ -3,7 +3,7 @@
 
 use crate::backend::{BillingBackend, HttpBackend, PaymentBackend, RetryPolicy};
 use crate::gateway::Gateway;
-use crate::hooks::{CheckoutContext, Inner, SdkStatus};
+use crate::hooks::{BillingSource, CheckoutContext, Inner, SdkStatus};
 use crate::i18n::Lang;
 use crate::return_url::{strip_keys, ReturnError, Returned};
 use leptos::prelude::*;
@@ -53,9 +53,9 @@ pub fn CheckoutProvider(
 ) -> impl IntoView {
     let http = Arc::new(HttpBackend::new(backend_url.unwrap_or_default()));
     let billing = match (&backend, billing_backend) {
-        (_, Some(b)) => Some(b),
-        (None, None) => Some(http.clone() as Arc<dyn BillingBackend>),
-        (Some(_), None) => None,
+        (_, Some(b)) => BillingSource::Custom(b),
+        (None, None) => BillingSource::Http(http.clone()),
+        (Some(_), None) => BillingSource::None,
     };
     let payments = backend.unwrap_or(http as Arc<dyn PaymentBackend>);
     let pending = read_return(&gateway);

@@ -2,7 +2,7 @@
 //! backends, the language, the SDK's readiness and the page's redirect
 //! return (read once, handed to the one hook that wants it).
 
-use crate::backend::{BillingBackend, PaymentBackend, RetryPolicy};
+use crate::backend::{BillingBackend, HttpBackend, PaymentBackend, RetryPolicy};
 use crate::gateway::PaymentGateway;
 use crate::i18n::Lang;
 use crate::return_url::{ReturnError, Returned};
@@ -25,9 +25,33 @@ pub enum SdkStatus {
 pub(crate) struct Inner {
     pub gateway: Arc<dyn PaymentGateway>,
     pub payments: Arc<dyn PaymentBackend>,
-    pub billing: Option<Arc<dyn BillingBackend>>,
+    /// The billing-key backend: the merchant's own, else the HTTP backend
+    /// (turned into one only where billing keys are used, so a page that
+    /// only takes payments does not carry that code), else none.
+    pub billing: BillingSource,
     pub retry: RetryPolicy,
     pub pending_return: Mutex<Option<Result<Returned, ReturnError>>>,
+}
+
+/// Where the billing-key calls go.
+pub(crate) enum BillingSource {
+    /// The merchant's own backend.
+    Custom(Arc<dyn BillingBackend>),
+    /// The contract over HTTP.
+    Http(Arc<HttpBackend>),
+    /// A custom payments backend without a billing half.
+    None,
+}
+
+impl Inner {
+    /// The billing-key backend, if any.
+    pub(crate) fn billing(&self) -> Option<Arc<dyn BillingBackend>> {
+        match &self.billing {
+            BillingSource::Custom(b) => Some(b.clone()),
+            BillingSource::Http(h) => Some(h.clone()),
+            BillingSource::None => None,
+        }
+    }
 }
 
 /// What `<CheckoutProvider>` gives its descendants.

@@ -21,4 +21,4 @@ pub use context::{try_use_checkout, use_checkout, CheckoutContext, SdkStatus};
 pub use use_billing_key::{use_billing_key, BillingPhase, UseBillingKeyOptions, UseBillingKeyReturn};
 pub use use_payment::{use_payment, PaymentPhase, UsePaymentOptions, UsePaymentReturn};
 
-pub(crate) use context::Inner;
+pub(crate) use context::{BillingSource, Inner};

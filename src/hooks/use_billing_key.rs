@@ -127,7 +127,7 @@ impl Spec<BillingState> for BillingSpec {
             let refused = |message: String, detail: String| Event::Refused { message, detail };
             match effect {
                 Fx::Prepare => {
-                    let Some(backend) = inner.billing.clone() else {
+                    let Some(backend) = inner.billing() else {
                         return Some(Event::PrepareFailed(NO_BILLING_BACKEND.into()));
                     };
                     let r = with_retries(&inner.retry, || backend.prepare_billing_key(), dom::sleep_ms).await;
@@ -158,7 +158,7 @@ impl Spec<BillingState> for BillingSpec {
                     })
                 }
                 Fx::Register(body) => {
-                    let Some(backend) = inner.billing.clone() else {
+                    let Some(backend) = inner.billing() else {
                         return Some(Event::RegisterFailed(NO_BILLING_BACKEND.into()));
                     };
                     let r: Result<Subscription, BackendError> =
