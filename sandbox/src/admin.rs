@@ -314,6 +314,7 @@ async fn reset(State(st): State<AppState>) -> Json<Value> {
     st.with_store(|s| *s = Store::default());
     *lock(&st.faults) = Default::default();
     st.webhooks.reset();
+    lock(&st.toss.idempotency_in_flight).clear();
     tracing::info!("sandbox state and faults reset");
     Json(json!({}))
 }
@@ -328,6 +329,7 @@ async fn info(State(st): State<AppState>) -> Json<Value> {
         "channels": c.channels,
         "webhookUrls": c.webhook_urls,
         "allowExternalWebhooks": c.allow_external_webhooks,
+        "toss": crate::toss::info(&st),
     }))
 }
 
