@@ -342,6 +342,46 @@ mod tests {
     }
 
     #[test]
+    fn toss_keys_and_deadlines_come_from_the_file_or_the_flags() {
+        let dir = std::env::temp_dir().join(format!("sandbox-cfg-toss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sandbox.toml");
+        std::fs::write(
+            &file,
+            "tossClientKey = \"test_ck_file\"\ntossSecretKey = \"test_sk_file\"\ntossConfirmTtlMs = 5000\n",
+        )
+        .expect("write");
+        let c = build_config(
+            Args::try_parse_from(["portone-sandbox", "--config", file.to_str().expect("path")]).expect("args"),
+        )
+        .expect("config");
+        assert_eq!(c.toss.client_key, "test_ck_file");
+        assert_eq!(c.toss.secret_key, "test_sk_file");
+        assert_eq!(c.toss.confirm_ttl, Duration::from_millis(5000));
+        assert_eq!(c.toss.ready_ttl, Duration::from_secs(30 * 60), "default kept");
+        let c = build_config(
+            Args::try_parse_from([
+                "portone-sandbox",
+                "--config",
+                file.to_str().expect("path"),
+                "--toss-client-key",
+                "test_ck_flag",
+                "--toss-ready-ttl-ms",
+                "700",
+            ])
+            .expect("args"),
+        )
+        .expect("config");
+        assert_eq!(c.toss.client_key, "test_ck_flag");
+        assert_eq!(c.toss.secret_key, "test_sk_file");
+        assert_eq!(c.toss.ready_ttl, Duration::from_millis(700));
+        let d = SandboxConfig::default();
+        assert!(d.toss.client_key.starts_with("test_ck_") && d.toss.secret_key.starts_with("test_sk_"));
+        assert_eq!(d.toss.confirm_ttl, Duration::from_secs(600));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn an_unknown_config_field_is_an_error() {
         let dir = std::env::temp_dir().join(format!("sandbox-cfg-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
