@@ -4,6 +4,8 @@
 //! the handle every handler gets ([`AppState`]: the store, the fault state, the
 //! webhook bookkeeping, background tasks and per-provider runtime state).
 //!
+//! Toss Payments keeps its own maps in [`Store::toss`] (`toss/records.rs`).
+//!
 //! Records hold data only. How a provider shows them (PortOne V2's
 //! `GET /payments/{id}` body, ...) lives with that provider, e.g.
 //! `portone_v2/json.rs`; the error bodies live in `api.rs`.
