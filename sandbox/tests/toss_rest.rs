@@ -943,3 +943,25 @@ async fn toss_records_and_deadlines_survive_a_restart_and_old_state_files_load()
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn two_windows_for_one_order_id_can_be_authenticated_but_only_one_confirmed() {
+    let sb = start().await;
+    let first = toss_authenticated(&sb, "order-dup", "CARD", 1000).await;
+    let second = toss_authenticated(&sb, "order-dup", "CARD", 1000).await;
+    assert_ne!(first, second);
+    let (_, latest) = toss_api(&sb, "GET", "/v1/payments/orders/order-dup", None).await;
+    assert_eq!(
+        latest["paymentKey"],
+        second.as_str(),
+        "the latest attempt while none is confirmed"
+    );
+    let (s, _) = confirm(&sb, &first, "order-dup", 1000).await;
+    assert_eq!(s, 200);
+    let (s, e) = confirm(&sb, &second, "order-dup", 1000).await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("DUPLICATED_ORDER_ID")));
+    assert_eq!(status_of(&sb, &second).await, "IN_PROGRESS");
+    let (_, p) = toss_api(&sb, "GET", "/v1/payments/orders/order-dup", None).await;
+    assert_eq!(p["paymentKey"], first.as_str(), "the confirmed one");
+    sb.shutdown().await;
+}

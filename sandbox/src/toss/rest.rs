@@ -243,7 +243,7 @@ async fn confirm(State(st): State<AppState>, TossJson(body): TossJson<Value>) ->
                 events,
             );
         }
-        if p.billing || order_taken {
+        if order_taken {
             return (Err(TossError::duplicated_order_id()), events);
         }
         if faults::take_pg_failure(&st) {
