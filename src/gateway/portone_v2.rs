@@ -157,11 +157,12 @@ impl PaymentGateway for PortOneV2 {
             Ok(match request_payment(&req, &self.context(), &self.loader).await? {
                 PaymentOutcome::Completed(done) => WindowResult::Finished(CompleteRequest {
                     tx_id: Some(done.tx_id),
-                    failure: None,
+                    ..CompleteRequest::default()
                 }),
                 PaymentOutcome::Failed(f) => WindowResult::Finished(CompleteRequest {
                     tx_id: f.tx_id,
                     failure: Some(f.failure),
+                    amount: None,
                 }),
                 PaymentOutcome::Redirected => WindowResult::Redirected,
             })
@@ -176,10 +177,10 @@ impl PaymentGateway for PortOneV2 {
             let req = self.billing_request(intent);
             Ok(
                 match request_issue_billing_key(&req, &self.context(), &self.loader).await? {
-                    BillingKeyOutcome::Issued(k) => BillingWindowResult::Issued(RegisterBillingKeyRequest {
-                        billing_key: k.billing_key,
-                        issue_id: Some(intent.prepared.issue_id.clone()),
-                    }),
+                    BillingKeyOutcome::Issued(k) => BillingWindowResult::Issued(RegisterBillingKeyRequest::key(
+                        k.billing_key,
+                        Some(intent.prepared.issue_id.clone()),
+                    )),
                     BillingKeyOutcome::Failed(f) => BillingWindowResult::Failed(f.failure),
                     BillingKeyOutcome::Redirected => BillingWindowResult::Redirected,
                 },
