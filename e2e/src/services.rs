@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use checkout_server::config::{Config, PortOneConfig, RetryPolicy};
+use checkout_server::config::{Config, PortOneConfig, RetryPolicy, TossConfig};
 use checkout_server::db::Order;
 use checkout_server::RunningServer;
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -60,6 +60,10 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Con
         database_path: db.to_path_buf(),
         static_dir: Some(dist.to_path_buf()),
         portone,
+        toss: Some(TossConfig {
+            retry: retry_policy(),
+            ..TossConfig::sandbox(format!("{sandbox}/toss"))
+        }),
         sandbox_public_url: None,
         cors_origins: Vec::new(),
         // Production settings: the reconciler sweeps, the rate limit holds.
