@@ -8,7 +8,7 @@ use std::time::Duration;
 use checkout_server::config::{
     Config, Limits, ReconcileConfig, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
     DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_TOSS_CLIENT_KEY, DEFAULT_SANDBOX_TOSS_SECRET_KEY,
-    DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE, LIVE_TOSS_API_BASE,
+    DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE,
 };
 use checkout_server::{Mode, PortOneConfig, TossConfig};
 use clap::Parser;
@@ -137,9 +137,6 @@ fn toss_config(
         (None, Mode::Live) => anyhow::bail!("{}", checkout_server::ConfigError::LiveTossKeys),
     }
     toss.admin_token = secret_env("CHECKOUT_ADMIN_TOKEN");
-    if mode == Mode::Live && toss.api_base.is_empty() {
-        toss.api_base = LIVE_TOSS_API_BASE.into();
-    }
     toss.validate(mode)?;
     Ok(Some(toss))
 }
