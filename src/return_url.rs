@@ -3,7 +3,8 @@
 //!
 //! After a mobile (or forced) redirect the provider navigates back to the
 //! page with the result in the query string; each provider names its keys
-//! differently (PortOne V2: [`crate::model::portone_v2::return_url`]). A
+//! differently (PortOne V2: [`crate::model::portone_v2::return_url`], Toss
+//! Payments: [`crate::model::toss::return_url`]). A
 //! parser turns them into a [`Returned`] for the state machines.
 //!
 //! Everything here is a **hint**: the query can be forged. The checkout
@@ -39,6 +40,14 @@ pub enum ReturnError {
     /// An id breaks its rule.
     #[error("the return URL's `{field}` is refused ({reason}); the return is ignored and nothing was requested")]
     InvalidId {
+        /// The field.
+        field: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A value breaks its rule (an amount that is not a whole number, ...).
+    #[error("the return URL's `{field}` is refused ({reason}); the return is ignored and nothing was requested")]
+    InvalidValue {
         /// The field.
         field: &'static str,
         /// The rule it breaks.

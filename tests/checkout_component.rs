@@ -219,7 +219,7 @@ impl BillingBackend for Scripted {
         Box::pin(async move {
             Ok(Subscription {
                 subscription_id: SubscriptionId::parse("sub-1").expect("id"),
-                billing_key: body.billing_key.clone(),
+                billing_key: body.billing_key.clone().unwrap_or_default(),
                 status: "ACTIVE".into(),
                 customer_id: "customer-1".into(),
             })

@@ -80,7 +80,14 @@ impl<'a> Page<'a> {
     /// Opens the shop (`/` + `query`, e.g. `"?window=popup"`) and waits until
     /// the products and the checkout are rendered.
     pub async fn open_shop(&self, query: &str) -> anyhow::Result<()> {
-        self.goto(&format!("/{query}")).await?;
+        self.open_shop_at("/", query).await
+    }
+
+    /// Opens the shop at `path` (`/` for PortOne V2, `/toss/` for Toss
+    /// Payments) with `query` and waits until the products and the
+    /// checkout are rendered.
+    pub async fn open_shop_at(&self, path: &str, query: &str) -> anyhow::Result<()> {
+        self.goto(&format!("{path}{query}")).await?;
         wait_for("the shop's products and checkout to render", DEADLINE, || async {
             let v = self
                 .js(

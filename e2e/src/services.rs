@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use checkout_server::config::{Config, PortOneConfig, RetryPolicy};
+use checkout_server::config::{Config, PortOneConfig, RetryPolicy, TossConfig};
 use checkout_server::db::Order;
 use checkout_server::RunningServer;
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -60,6 +60,10 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Con
         database_path: db.to_path_buf(),
         static_dir: Some(dist.to_path_buf()),
         portone,
+        toss: Some(TossConfig {
+            retry: retry_policy(),
+            ..TossConfig::sandbox(format!("{sandbox}/toss"))
+        }),
         sandbox_public_url: None,
         cors_origins: Vec::new(),
         // Production settings: the reconciler sweeps, the rate limit holds.
@@ -313,6 +317,38 @@ impl Services {
     pub async fn set_faults(&self, faults: Value) -> anyhow::Result<()> {
         self.sandbox_send("PUT", "/__sandbox/faults", Some(faults)).await?;
         Ok(())
+    }
+
+    /// Sends the sandbox's webhooks to the backend's Toss endpoint
+    /// (`/toss/api/webhooks/toss`) instead of PortOne's (the sandbox has one
+    /// list of webhook URLs for both providers).
+    pub async fn use_toss_webhooks(&self) -> anyhow::Result<()> {
+        let hook = format!("{}/toss/api/webhooks/toss", self.shop_url());
+        self.sandbox_send("POST", "/__sandbox/webhook-targets", Some(json!({ "urls": [hook] })))
+            .await?;
+        Ok(())
+    }
+
+    /// The order's payment at the Toss stand-in
+    /// (`GET /toss/v1/payments/orders/{orderId}` with the secret key), `None`
+    /// if Toss has none.
+    pub async fn toss_payment(&self, order_id: &str) -> anyhow::Result<Option<Value>> {
+        let url = format!("{}/toss/v1/payments/orders/{order_id}", self.sandbox_url());
+        let resp = self
+            .http
+            .get(&url)
+            .basic_auth(&self.sandbox.config().toss.secret_key, None::<&str>)
+            .send()
+            .await
+            .with_context(|| format!("request to {url}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of {url}"))?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        match status {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => anyhow::bail!("GET /toss/v1/payments/orders/{order_id}: {status} {body}"),
+        }
     }
 
     /// Stops both services.

@@ -6,10 +6,11 @@
 //! Owns the guards and the provider-neutral admin routes: reset, faults,
 //! webhook log and targets, info, schedules, attempts, and the state nudges
 //! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
-//! The nudges answer and notify in PortOne V2's shapes, the only provider so
-//! far. Provider test drivers (V2's `/__sandbox/pay`, ...) come from the
-//! provider (`portone_v2::admin_routes`) and are mounted here under the same
-//! guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
+//! These nudges act on V2's records and answer and notify in V2's shapes.
+//! Provider test drivers and nudges (V2's `/__sandbox/pay`, ..., Toss's
+//! `/__sandbox/toss/...` with its own deposit) come from the providers
+//! (`portone_v2::admin_routes`, `toss::admin_routes`) and are mounted here
+//! under the same guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
 //! not admin routes: see `window/` and `portone_v2/sdk.rs`.
 
 use std::net::SocketAddr;
@@ -314,6 +315,7 @@ async fn reset(State(st): State<AppState>) -> Json<Value> {
     st.with_store(|s| *s = Store::default());
     *lock(&st.faults) = Default::default();
     st.webhooks.reset();
+    lock(&st.toss.idempotency_in_flight).clear();
     tracing::info!("sandbox state and faults reset");
     Json(json!({}))
 }
@@ -328,6 +330,7 @@ async fn info(State(st): State<AppState>) -> Json<Value> {
         "channels": c.channels,
         "webhookUrls": c.webhook_urls,
         "allowExternalWebhooks": c.allow_external_webhooks,
+        "toss": crate::toss::info(&st),
     }))
 }
 

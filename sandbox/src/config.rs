@@ -15,6 +15,10 @@ pub const DEFAULT_API_SECRET: &str = "sandbox-api-secret";
 /// The default Standard Webhooks secret. The key is the base64 after `whsec_`
 /// (it decodes to `portone-sandbox-webhook-signing-key!`).
 pub const DEFAULT_WEBHOOK_SECRET: &str = "whsec_cG9ydG9uZS1zYW5kYm94LXdlYmhvb2stc2lnbmluZy1rZXkh";
+/// The default Toss Payments client key (browser side, `TossPayments(clientKey)`).
+pub const DEFAULT_TOSS_CLIENT_KEY: &str = "test_ck_sandboxTossPaymentsClientKey";
+/// The default Toss Payments secret key (`Authorization: Basic base64("<secretKey>:")`).
+pub const DEFAULT_TOSS_SECRET_KEY: &str = "test_sk_sandboxTossPaymentsSecretKey";
 /// Key of the default TossPay (`tosspay_v2`) channel.
 pub const TOSSPAY_CHANNEL_KEY: &str = "channel-key-sandbox-tosspay";
 /// Key of the default card channel (`nice_v2`).
@@ -116,6 +120,8 @@ pub struct Faults {
     pub consecutive_request_guard: bool,
     /// The next `n` billing-key charges (direct or scheduled) are declined by the
     /// PG: the payment becomes `FAILED` and the REST call answers 502 `PG_PROVIDER`.
+    /// Toss Payments: the next `n` confirms or billing charges are declined
+    /// (payment `ABORTED`, 403 `REJECT_CARD_COMPANY`).
     pub pg_fail_next: u32,
     /// Webhook delivery faults.
     pub webhook: WebhookFaults,
@@ -167,6 +173,42 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// When set, state is loaded from and saved to this JSON file.
     pub state_file: Option<PathBuf>,
+    /// Toss Payments (direct) settings.
+    pub toss: TossConfig,
+}
+
+/// Toss Payments (direct) settings: keys and the payment deadlines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TossConfig {
+    /// The only client key `TossPayments(clientKey)` accepts (default `test_ck_...`).
+    pub client_key: String,
+    /// The secret key of the REST API (default `test_sk_...`).
+    pub secret_key: String,
+    /// How long an authenticated payment (`IN_PROGRESS`) waits for the
+    /// merchant's confirm before it becomes `EXPIRED` (Toss: 10 minutes).
+    pub confirm_ttl: Duration,
+    /// How long an opened, not yet authenticated window (`READY`) lives before
+    /// the payment becomes `EXPIRED` (Toss: 30 minutes).
+    pub ready_ttl: Duration,
+}
+
+impl Default for TossConfig {
+    fn default() -> Self {
+        TossConfig {
+            client_key: DEFAULT_TOSS_CLIENT_KEY.to_owned(),
+            secret_key: DEFAULT_TOSS_SECRET_KEY.to_owned(),
+            confirm_ttl: Duration::from_secs(10 * 60),
+            ready_ttl: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl TossConfig {
+    /// The `mId` Toss reports: `tvivarepublica`, as Toss's test stores do
+    /// (the sandbox only ever plays a test store).
+    pub fn mid(&self) -> &'static str {
+        "tvivarepublica"
+    }
 }
 
 impl Default for SandboxConfig {
@@ -184,6 +226,7 @@ impl Default for SandboxConfig {
             webhook_timeout: Duration::from_secs(10),
             faults: Faults::default(),
             state_file: None,
+            toss: TossConfig::default(),
         }
     }
 }

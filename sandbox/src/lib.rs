@@ -1,7 +1,8 @@
 //! A local, stateful stand-in for PortOne V2: the browser SDK (`/v2/browser-sdk.js`),
 //! the PG window, the REST API (`/payments/...`, `/billing-keys/...`) and
 //! Standard-Webhooks-signed webhooks, with fault injection and an admin API
-//! under `/__sandbox/`.
+//! under `/__sandbox/`; and for Toss Payments (direct): the SDK v2
+//! (`/toss/v2/standard`), the REST API (`/toss/v1/...`) and unsigned webhooks.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -15,7 +16,7 @@
 //! `store.rs` (state), `api.rs` (error and body conventions), `faults.rs`
 //! (REST fault guard), `webhook.rs` (delivery), `window/` (the PG window) and
 //! `admin.rs` (`/__sandbox/...`); each provider in its own module
-//! (`portone_v2/`) with its SDK script, REST API, JSON views and webhook
+//! (`portone_v2/`, `toss/`) with its SDK script, REST API, JSON views and webhook
 //! format. [`spawn`] builds the state; `app` merges the routers.
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ mod config;
 mod faults;
 mod portone_v2;
 mod store;
+mod toss;
 mod webhook;
 mod window;
 
@@ -39,8 +41,9 @@ use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use config::{
-    default_channels, Channel, Faults, SandboxConfig, WebhookFaults, CARD_CHANNEL_KEY, DEFAULT_ADDR,
-    DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_WEBHOOK_SECRET, TOSSPAY_CHANNEL_KEY,
+    default_channels, Channel, Faults, SandboxConfig, TossConfig, WebhookFaults, CARD_CHANNEL_KEY, DEFAULT_ADDR,
+    DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_TOSS_CLIENT_KEY, DEFAULT_TOSS_SECRET_KEY, DEFAULT_WEBHOOK_SECRET,
+    TOSSPAY_CHANNEL_KEY,
 };
 
 use faults::FaultState;
@@ -96,8 +99,12 @@ impl RunningSandbox {
 fn app(st: AppState) -> Router {
     Router::new()
         .merge(portone_v2::router(st.clone()))
+        .merge(toss::router(st.clone()))
         .merge(window::router())
-        .merge(admin::router(st.clone(), portone_v2::admin_routes()))
+        .merge(admin::router(
+            st.clone(),
+            portone_v2::admin_routes().merge(toss::admin_routes()),
+        ))
         .fallback(|| async {
             api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
         })
@@ -125,6 +132,7 @@ fn load_store(config: &SandboxConfig) -> anyhow::Result<Store> {
 fn new_state(config: &SandboxConfig, store: Store) -> anyhow::Result<AppState> {
     Ok(Arc::new(Inner {
         portone_v2: portone_v2::V2State::new(config)?,
+        toss: toss::TossState::default(),
         webhooks: webhook::Webhooks::new(config.webhook_timeout)?,
         faults: Mutex::new(FaultState {
             faults: config.faults.clone(),
@@ -142,6 +150,7 @@ pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> 
     config.addr = listener.local_addr()?;
     let state = new_state(&config, load_store(&config)?)?;
     portone_v2::resume(&state);
+    toss::resume(&state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());
     let server = tokio::spawn(async move {

@@ -1,4 +1,4 @@
-//! `cargo run -p portone-sandbox`: serve the PortOne V2 sandbox.
+//! `cargo run -p portone-sandbox`: serve the PortOne V2 and Toss Payments sandbox.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::Parser;
 use portone_sandbox::{Channel, Faults, SandboxConfig};
 use serde::Deserialize;
 
-/// A local, stateful stand-in for PortOne V2 (SDK, PG window, REST API, webhooks).
+/// A local, stateful stand-in for PortOne V2 and Toss Payments (SDK, PG window, REST API, webhooks).
 /// Precedence: built-in defaults < `--config` file < flags / environment.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -42,6 +42,18 @@ struct Args {
     /// First webhook retry delay in ms (doubles per retry; default 1000).
     #[arg(long, env = "SANDBOX_WEBHOOK_RETRY_BASE_MS")]
     webhook_retry_base_ms: Option<u64>,
+    /// Toss Payments client key (`TossPayments(clientKey)`; default `test_ck_...`).
+    #[arg(long, env = "SANDBOX_TOSS_CLIENT_KEY")]
+    toss_client_key: Option<String>,
+    /// Toss Payments secret key (`Authorization: Basic base64("<secretKey>:")`; default `test_sk_...`).
+    #[arg(long, env = "SANDBOX_TOSS_SECRET_KEY")]
+    toss_secret_key: Option<String>,
+    /// Toss: ms an authenticated payment (IN_PROGRESS) waits for the confirm before EXPIRED (default 600000).
+    #[arg(long, env = "SANDBOX_TOSS_CONFIRM_TTL_MS")]
+    toss_confirm_ttl_ms: Option<u64>,
+    /// Toss: ms an opened, unauthenticated window (READY) lives before EXPIRED (default 1800000).
+    #[arg(long, env = "SANDBOX_TOSS_READY_TTL_MS")]
+    toss_ready_ttl_ms: Option<u64>,
     /// Fault: latency added to every REST request (ms).
     #[arg(long)]
     latency_ms: Option<u64>,
@@ -88,6 +100,10 @@ struct FileConfig {
     webhook_timeout_ms: Option<u64>,
     faults: Option<Faults>,
     state_file: Option<PathBuf>,
+    toss_client_key: Option<String>,
+    toss_secret_key: Option<String>,
+    toss_confirm_ttl_ms: Option<u64>,
+    toss_ready_ttl_ms: Option<u64>,
 }
 
 fn load_file(path: &PathBuf) -> anyhow::Result<FileConfig> {
@@ -126,6 +142,18 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
         if f.state_file.is_some() {
             c.state_file = f.state_file;
         }
+        if let Some(v) = f.toss_client_key {
+            c.toss.client_key = v;
+        }
+        if let Some(v) = f.toss_secret_key {
+            c.toss.secret_key = v;
+        }
+        if let Some(ms) = f.toss_confirm_ttl_ms {
+            c.toss.confirm_ttl = Duration::from_millis(ms);
+        }
+        if let Some(ms) = f.toss_ready_ttl_ms {
+            c.toss.ready_ttl = Duration::from_millis(ms);
+        }
     }
     if let Some(v) = args.addr {
         c.addr = v;
@@ -148,6 +176,18 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
     }
     if let Some(ms) = args.webhook_retry_base_ms {
         c.webhook_retry_base = Duration::from_millis(ms);
+    }
+    if let Some(v) = args.toss_client_key {
+        c.toss.client_key = v;
+    }
+    if let Some(v) = args.toss_secret_key {
+        c.toss.secret_key = v;
+    }
+    if let Some(ms) = args.toss_confirm_ttl_ms {
+        c.toss.confirm_ttl = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.toss_ready_ttl_ms {
+        c.toss.ready_ttl = Duration::from_millis(ms);
     }
     if let Some(v) = args.latency_ms {
         c.faults.latency_ms = v;
@@ -180,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let config = build_config(Args::parse())?;
     let sandbox = portone_sandbox::spawn(config).await?;
     let c = sandbox.config();
-    println!("PortOne V2 sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)");
+    println!("PortOne V2 + Toss Payments sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)");
     println!("  base URL        {}", sandbox.base_url());
     println!("  browser SDK     {}/v2/browser-sdk.js", sandbox.base_url());
     println!("  store id        {}", c.store_id);
@@ -195,6 +235,20 @@ async fn main() -> anyhow::Result<()> {
             ch.key, ch.pg_provider, ch.pay_methods, ch.billing_key_methods
         );
     }
+    println!("  Toss SDK        {}/toss/v2/standard", sandbox.base_url());
+    println!(
+        "  Toss API base   {}/toss   (e.g. POST /toss/v1/payments/confirm)",
+        sandbox.base_url()
+    );
+    println!("  Toss client key {}", c.toss.client_key);
+    println!(
+        "  Toss secret key {}   (Authorization: Basic base64(\"{}:\"))",
+        c.toss.secret_key, c.toss.secret_key
+    );
+    println!(
+        "  Toss deadlines  READY {:?}, IN_PROGRESS (confirm) {:?}",
+        c.toss.ready_ttl, c.toss.confirm_ttl
+    );
     println!("  webhook URLs    {:?}", c.webhook_urls);
     if c.allow_external_webhooks {
         println!("  noticeUrls      any http(s) host (--allow-external-webhooks)");
@@ -284,6 +338,46 @@ mod tests {
             (c.faults.lose_responses, c.faults.only.as_deref()),
             (1, Some("POST /payments/"))
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn toss_keys_and_deadlines_come_from_the_file_or_the_flags() {
+        let dir = std::env::temp_dir().join(format!("sandbox-cfg-toss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sandbox.toml");
+        std::fs::write(
+            &file,
+            "tossClientKey = \"test_ck_file\"\ntossSecretKey = \"test_sk_file\"\ntossConfirmTtlMs = 5000\n",
+        )
+        .expect("write");
+        let c = build_config(
+            Args::try_parse_from(["portone-sandbox", "--config", file.to_str().expect("path")]).expect("args"),
+        )
+        .expect("config");
+        assert_eq!(c.toss.client_key, "test_ck_file");
+        assert_eq!(c.toss.secret_key, "test_sk_file");
+        assert_eq!(c.toss.confirm_ttl, Duration::from_millis(5000));
+        assert_eq!(c.toss.ready_ttl, Duration::from_secs(30 * 60), "default kept");
+        let c = build_config(
+            Args::try_parse_from([
+                "portone-sandbox",
+                "--config",
+                file.to_str().expect("path"),
+                "--toss-client-key",
+                "test_ck_flag",
+                "--toss-ready-ttl-ms",
+                "700",
+            ])
+            .expect("args"),
+        )
+        .expect("config");
+        assert_eq!(c.toss.client_key, "test_ck_flag");
+        assert_eq!(c.toss.secret_key, "test_sk_file");
+        assert_eq!(c.toss.ready_ttl, Duration::from_millis(700));
+        let d = SandboxConfig::default();
+        assert!(d.toss.client_key.starts_with("test_ck_") && d.toss.secret_key.starts_with("test_sk_"));
+        assert_eq!(d.toss.confirm_ttl, Duration::from_secs(600));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -4,6 +4,8 @@
 //! the handle every handler gets ([`AppState`]: the store, the fault state, the
 //! webhook bookkeeping, background tasks and per-provider runtime state).
 //!
+//! Toss Payments keeps its own maps in [`Store::toss`] (`toss/records.rs`).
+//!
 //! Records hold data only. How a provider shows them (PortOne V2's
 //! `GET /payments/{id}` body, ...) lives with that provider, e.g.
 //! `portone_v2/json.rs`; the error bodies live in `api.rs`.
@@ -18,6 +20,8 @@ use serde_json::Value;
 use crate::config::SandboxConfig;
 use crate::faults::FaultState;
 use crate::portone_v2::V2State;
+use crate::toss::records::TossStore;
+use crate::toss::TossState;
 use crate::webhook::Webhooks;
 use crate::window::Session;
 
@@ -177,6 +181,9 @@ pub(crate) struct Store {
     pub schedules: HashMap<String, ScheduleRec>,
     /// Window openings per payment id (`GET /__sandbox/payments/{id}/attempts`).
     pub attempts: HashMap<String, u32>,
+    /// Toss Payments' records (absent from state files written before Toss).
+    #[serde(default)]
+    pub toss: TossStore,
     /// Open and finished PG windows (`window/`), never persisted.
     #[serde(skip)]
     pub sessions: HashMap<String, Session>,
@@ -190,6 +197,8 @@ pub(crate) struct Inner {
     pub webhooks: Webhooks,
     /// PortOne V2's runtime state (its webhook signing key).
     pub portone_v2: V2State,
+    /// Toss Payments' runtime state (idempotency keys in flight).
+    pub toss: TossState,
     pub tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 

@@ -24,6 +24,8 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             "bin-secret",
             "--webhook-url",
             "http://127.0.0.1:9/hook",
+            "--toss-secret-key",
+            "bin-toss-secret",
         ])
         .env_remove("SANDBOX_ADDR")
         .env("SANDBOX_ALLOW_EXTERNAL_WEBHOOKS", "1")
@@ -61,6 +63,15 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
         assert!(text.contains("whsec_"), "prints the webhook secret");
         assert!(text.contains("channel-key-sandbox-tosspay") && text.contains("channel-key-sandbox-card"));
         assert!(text.contains("http://127.0.0.1:9/hook"));
+        assert!(text.contains("/toss/v2/standard"), "prints the Toss SDK URL: {text}");
+        assert!(
+            text.contains("Toss client key test_ck_"),
+            "prints the Toss client key: {text}"
+        );
+        assert!(
+            text.contains("bin-toss-secret") && text.contains("bin-toss-secret:"),
+            "prints the Toss secret key and its Basic form: {text}"
+        );
         assert!(
             text.contains("any http(s) host"),
             "SANDBOX_ALLOW_EXTERNAL_WEBHOOKS=1 allows external noticeUrls: {text}"
@@ -80,6 +91,15 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             .await
             .expect("request");
         assert_eq!(res.status(), 401, "the flag replaced the default secret");
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode("bin-toss-secret:");
+        let res = http
+            .get(format!("{base}/toss/v1/payments/nope"))
+            .header("authorization", format!("Basic {basic}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 404, "the Toss secret key flag is in effect");
     }
     drop(child);
 }

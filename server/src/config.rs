@@ -1,8 +1,10 @@
-//! Server configuration: where to listen, the database, PortOne settings.
+//! Server configuration: where to listen, the database, PortOne settings,
+//! Toss Payments settings.
 //!
-//! Secrets (`api_secret`, `webhook_secrets`) are only ever read from the
-//! environment by the binary; [`Config`]'s `Debug` redacts them and they are
-//! never part of [`portone_checkout::protocol::ClientConfig`].
+//! Secrets (`api_secret`, `webhook_secrets`, Toss's `secret_key`, the admin
+//! token) are only ever read from the environment by the binary; [`Config`]'s
+//! `Debug` redacts them and they are never part of the browser's
+//! `ClientConfig` (which carries Toss's client key only).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -26,6 +28,15 @@ pub const DEFAULT_SANDBOX_STORE_ID: &str = "store-sandbox";
 pub const DEFAULT_SANDBOX_CHANNEL_KEY: &str = "channel-key-sandbox-tosspay";
 /// The sandbox's card channel key (cards, transfers, virtual accounts).
 pub const DEFAULT_SANDBOX_CARD_CHANNEL_KEY: &str = "channel-key-sandbox-card";
+
+/// Toss Payments' REST API (live mode's default; refused in sandbox mode).
+pub const LIVE_TOSS_API_BASE: &str = "https://api.tosspayments.com";
+/// Toss Payments' SDK v2 script (live mode).
+pub const LIVE_TOSS_SDK_URL: &str = "https://js.tosspayments.com/v2/standard";
+/// The sandbox's Toss client key (public).
+pub const DEFAULT_SANDBOX_TOSS_CLIENT_KEY: &str = "test_ck_sandboxTossPaymentsClientKey";
+/// The sandbox's Toss secret key (public, sandbox mode only).
+pub const DEFAULT_SANDBOX_TOSS_SECRET_KEY: &str = "test_sk_sandboxTossPaymentsSecretKey";
 
 /// Whether the server takes real money: an explicit setting, never inferred
 /// from the API base.
@@ -83,6 +94,22 @@ pub enum ConfigError {
         "sandbox mode must not talk to the real PortOne API ({LIVE_API_BASE}): set CHECKOUT_MODE=live with real secrets, or point PORTONE_API_BASE at a sandbox"
     )]
     SandboxAgainstLive,
+    /// Toss in live mode without live keys (or with test/sandbox keys).
+    #[error(
+        "live mode with Toss Payments needs TOSS_SECRET_KEY (live_sk_..., environment only) and TOSS_CLIENT_KEY (live_ck_...); a key is missing or is a test key"
+    )]
+    LiveTossKeys,
+    /// Toss in live mode against a non-https API.
+    #[error("live mode needs an https:// TOSS_API_BASE, got {0:?}")]
+    LiveTossApiBase(String),
+    /// Toss in sandbox mode pointed at the real Toss API or given live keys.
+    #[error(
+        "sandbox mode must not talk to the real Toss Payments API ({LIVE_TOSS_API_BASE}) nor use live keys: set CHECKOUT_MODE=live, or point TOSS_API_BASE at a sandbox with test keys"
+    )]
+    SandboxAgainstLiveToss,
+    /// A secret key configured as the (browser) client key.
+    #[error("TOSS_CLIENT_KEY must be a client key (test_ck_/live_ck_): a secret key would be sent to every browser")]
+    TossSecretAsClientKey,
 }
 
 /// Timeouts and retry policy for PortOne calls.
@@ -230,6 +257,112 @@ impl fmt::Debug for PortOneConfig {
     }
 }
 
+/// How to reach Toss Payments (direct, without PortOne), or the sandbox's
+/// stand-in under `/toss`.
+#[derive(Clone)]
+pub struct TossConfig {
+    /// REST API base, without trailing slash (`https://api.tosspayments.com`,
+    /// or the sandbox's `http://127.0.0.1:8787/toss`).
+    pub api_base: String,
+    /// The client key (`test_ck_`/`live_ck_`): public, sent to browsers in
+    /// `GET /toss/api/config`.
+    pub client_key: String,
+    /// The secret key (`test_sk_`/`live_sk_`): `Authorization: Basic
+    /// base64(secretKey + ":")`. Environment only, never logged, never sent
+    /// to a browser.
+    pub secret_key: String,
+    /// The token of the admin routes (`Authorization: Bearer <token>`):
+    /// refunds. `None`: the admin routes answer 404. Environment only.
+    pub admin_token: Option<String>,
+    /// Where browsers load the SDK from (default: Toss's in live mode, the
+    /// sandbox's `/toss/v2/standard` in sandbox mode).
+    pub sdk_url: Option<String>,
+    /// Retry policy for every call.
+    pub retry: RetryPolicy,
+}
+
+impl TossConfig {
+    /// The sandbox's keys, with the given API base (the sandbox's `/toss`).
+    pub fn sandbox(api_base: impl Into<String>) -> Self {
+        TossConfig {
+            api_base: api_base.into(),
+            client_key: DEFAULT_SANDBOX_TOSS_CLIENT_KEY.to_owned(),
+            secret_key: DEFAULT_SANDBOX_TOSS_SECRET_KEY.to_owned(),
+            admin_token: None,
+            sdk_url: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Live settings: Toss's API with the merchant's keys.
+    pub fn live(client_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        TossConfig {
+            api_base: LIVE_TOSS_API_BASE.to_owned(),
+            client_key: client_key.into(),
+            secret_key: secret_key.into(),
+            admin_token: None,
+            sdk_url: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The SDK URL shown to browsers in `mode`.
+    pub fn browser_sdk_url(&self, mode: Mode, sandbox_public_url: Option<&str>) -> String {
+        if let Some(url) = &self.sdk_url {
+            return url.clone();
+        }
+        match mode {
+            Mode::Live => LIVE_TOSS_SDK_URL.to_owned(),
+            Mode::Sandbox => match sandbox_public_url {
+                Some(public) => format!("{}/toss/v2/standard", public.trim_end_matches('/')),
+                None => format!("{}/v2/standard", self.api_base.trim_end_matches('/')),
+            },
+        }
+    }
+
+    /// Checks `mode`'s rules: live mode has live keys and an https API;
+    /// sandbox mode never points at Toss's API nor holds live keys; the
+    /// client key is never a secret key.
+    pub fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
+        let is_secret = |k: &str| k.starts_with("test_sk_") || k.starts_with("live_sk_");
+        if is_secret(self.client_key.trim()) {
+            return Err(ConfigError::TossSecretAsClientKey);
+        }
+        let base = self.api_base.trim_end_matches('/');
+        match mode {
+            Mode::Live => {
+                if !self.secret_key.trim().starts_with("live_sk_") || !self.client_key.trim().starts_with("live_ck_") {
+                    return Err(ConfigError::LiveTossKeys);
+                }
+                if !base.starts_with("https://") {
+                    return Err(ConfigError::LiveTossApiBase(self.api_base.clone()));
+                }
+            }
+            Mode::Sandbox => {
+                let live_key =
+                    self.secret_key.trim().starts_with("live_") || self.client_key.trim().starts_with("live_");
+                if base.eq_ignore_ascii_case(LIVE_TOSS_API_BASE) || live_key {
+                    return Err(ConfigError::SandboxAgainstLiveToss);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TossConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TossConfig")
+            .field("api_base", &self.api_base)
+            .field("client_key", &self.client_key)
+            .field("secret_key", &"<redacted>")
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("sdk_url", &self.sdk_url)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
 /// The reconciler's settings (see [`crate::reconcile`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileConfig {
@@ -300,6 +433,9 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     /// PortOne settings.
     pub portone: PortOneConfig,
+    /// Toss Payments settings, when the server also speaks Toss (mounted
+    /// under `/toss`).
+    pub toss: Option<TossConfig>,
     /// Base URL browsers should load the sandbox SDK from, when it differs
     /// from `portone.api_base` (sandbox mode only).
     pub sandbox_public_url: Option<String>,
@@ -313,18 +449,25 @@ pub struct Config {
 
 impl Config {
     /// Sandbox defaults: `127.0.0.1:8080`, `./data/checkout.db`, the sandbox
-    /// at [`DEFAULT_SANDBOX_BASE`].
+    /// at [`DEFAULT_SANDBOX_BASE`] for PortOne V2 and Toss Payments.
     pub fn sandbox_default() -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_path: PathBuf::from("./data/checkout.db"),
             static_dir: None,
             portone: PortOneConfig::sandbox(DEFAULT_SANDBOX_BASE),
+            toss: Some(TossConfig::sandbox(format!("{DEFAULT_SANDBOX_BASE}/toss"))),
             sandbox_public_url: None,
             cors_origins: Vec::new(),
             reconcile: ReconcileConfig::default(),
             limits: Limits::default(),
         }
+    }
+
+    /// The Toss SDK URL shown to browsers, when Toss is configured.
+    pub fn toss_sdk_url(&self) -> Option<String> {
+        let toss = self.toss.as_ref()?;
+        Some(toss.browser_sdk_url(self.portone.mode(), self.sandbox_public_url.as_deref()))
     }
 
     /// The SDK URL shown to browsers.
@@ -392,6 +535,90 @@ mod tests {
         assert!(matches!(plain.validate(), Err(ConfigError::LiveApiBase(_))));
         // The messages say what to set.
         assert!(ConfigError::LiveApiSecret.to_string().contains("PORTONE_API_SECRET"));
+    }
+
+    #[test]
+    fn the_toss_secret_key_and_admin_token_never_show_in_debug_output() {
+        let mut config = Config::sandbox_default();
+        if let Some(t) = config.toss.as_mut() {
+            t.admin_token = Some("admin-token-value".into());
+        }
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(DEFAULT_SANDBOX_TOSS_SECRET_KEY), "{shown}");
+        assert!(!shown.contains("test_sk_"), "{shown}");
+        assert!(!shown.contains("admin-token-value"), "{shown}");
+        assert!(
+            shown.contains(DEFAULT_SANDBOX_TOSS_CLIENT_KEY),
+            "the client key is public: {shown}"
+        );
+    }
+
+    #[test]
+    fn toss_live_mode_needs_live_keys_and_test_keys_are_refused() {
+        assert_eq!(TossConfig::live("live_ck_a", "live_sk_b").validate(Mode::Live), Ok(()));
+        assert_eq!(
+            TossConfig::live("live_ck_a", "test_sk_b").validate(Mode::Live),
+            Err(ConfigError::LiveTossKeys)
+        );
+        assert_eq!(
+            TossConfig::live("test_ck_a", "live_sk_b").validate(Mode::Live),
+            Err(ConfigError::LiveTossKeys)
+        );
+        assert_eq!(
+            TossConfig::live("live_ck_a", "").validate(Mode::Live),
+            Err(ConfigError::LiveTossKeys)
+        );
+        let sandbox_keys = TossConfig {
+            api_base: LIVE_TOSS_API_BASE.into(),
+            ..TossConfig::sandbox("x")
+        };
+        assert_eq!(sandbox_keys.validate(Mode::Live), Err(ConfigError::LiveTossKeys));
+        let mut plain = TossConfig::live("live_ck_a", "live_sk_b");
+        plain.api_base = "http://api.tosspayments.com".into();
+        assert!(matches!(
+            plain.validate(Mode::Live),
+            Err(ConfigError::LiveTossApiBase(_))
+        ));
+        assert!(ConfigError::LiveTossKeys.to_string().contains("TOSS_SECRET_KEY"));
+    }
+
+    #[test]
+    fn toss_sandbox_mode_refuses_the_real_api_live_keys_and_a_secret_client_key() {
+        assert_eq!(
+            TossConfig::sandbox("http://127.0.0.1:8787/toss").validate(Mode::Sandbox),
+            Ok(())
+        );
+        assert_eq!(
+            TossConfig::sandbox(LIVE_TOSS_API_BASE).validate(Mode::Sandbox),
+            Err(ConfigError::SandboxAgainstLiveToss)
+        );
+        let mut live_keys = TossConfig::sandbox("http://127.0.0.1:8787/toss");
+        live_keys.secret_key = "live_sk_real".into();
+        assert_eq!(
+            live_keys.validate(Mode::Sandbox),
+            Err(ConfigError::SandboxAgainstLiveToss)
+        );
+        let mut swapped = TossConfig::sandbox("http://127.0.0.1:8787/toss");
+        swapped.client_key = DEFAULT_SANDBOX_TOSS_SECRET_KEY.into();
+        assert_eq!(swapped.validate(Mode::Sandbox), Err(ConfigError::TossSecretAsClientKey));
+    }
+
+    #[test]
+    fn the_toss_sdk_url_follows_the_mode_and_the_sandbox() {
+        let mut config = Config::sandbox_default();
+        assert_eq!(
+            config.toss_sdk_url().as_deref(),
+            Some("http://127.0.0.1:8787/toss/v2/standard")
+        );
+        config.sandbox_public_url = Some("http://localhost:9000/".into());
+        assert_eq!(
+            config.toss_sdk_url().as_deref(),
+            Some("http://localhost:9000/toss/v2/standard")
+        );
+        config.portone = PortOneConfig::live("real-secret", vec!["whsec_AAAA".into()], "store-1", "ck");
+        assert_eq!(config.toss_sdk_url().as_deref(), Some(LIVE_TOSS_SDK_URL));
+        config.toss = None;
+        assert_eq!(config.toss_sdk_url(), None);
     }
 
     #[test]

@@ -476,6 +476,17 @@ impl Db {
             .map(|_| ())
     }
 
+    /// Sets when a scheduled charge is due (unix seconds; for operators and
+    /// tests).
+    pub async fn set_due_at(&self, payment_id: &str, due_at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE orders SET due_at = ? WHERE payment_id = ?")
+            .bind(due_at)
+            .bind(payment_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// Inserts a new `PENDING` order with its lines.
     pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;

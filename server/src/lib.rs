@@ -1,8 +1,9 @@
 //! # checkout-server
 //!
 //! The reference merchant backend for `portone-checkout`: server-owned
-//! orders, payment verification with PortOne V2, Standard-Webhooks
-//! webhooks, billing-key charges and schedules, on SQLite.
+//! orders, payment verification with PortOne V2 and with Toss Payments used
+//! directly (the server-side confirm with the secret key), webhooks,
+//! billing-key charges and schedules, refunds, on SQLite.
 //!
 //! The JSON contract it serves is [`portone_checkout::protocol`]; see
 //! `server/README.md` for the route-by-route description other backends can
@@ -30,12 +31,13 @@ pub mod reconcile;
 mod routes;
 pub mod shop_api;
 pub mod sync;
+mod toss_routes;
 mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy};
+pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy, TossConfig};
 pub use db::Db;
 pub use error::ApiError;
 pub use provider::portone_v2::PortOneClient;
@@ -134,12 +136,24 @@ impl AppState {
             .ok_or(sync::SyncError::NoProvider(kind.as_str()))
     }
 
+    /// Toss Payments' provider, when configured (for the routes that are
+    /// Toss's own: refunds and webhooks).
+    pub fn toss(&self) -> Option<Arc<provider::toss::TossPayments>> {
+        let any: Arc<dyn std::any::Any + Send + Sync> = self.providers.get(ProviderKind::Toss)?;
+        any.downcast::<provider::toss::TossPayments>().ok()
+    }
+
     /// Opens the database and builds the PortOne client and webhook
-    /// verifiers from `config`.
+    /// verifiers from `config`, and the Toss Payments client when
+    /// configured.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
         config.portone.validate()?;
         let mut providers = Providers::default();
         providers.insert(Arc::new(provider::portone_v2::PortOneV2::new(&config.portone)?));
+        if let Some(toss) = &config.toss {
+            toss.validate(config.portone.mode())?;
+            providers.insert(Arc::new(provider::toss::TossPayments::new(toss)?));
+        }
         if config.portone.webhook_secrets.is_empty() {
             return Err(StartError::NoWebhookSecret);
         }

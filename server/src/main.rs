@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use checkout_server::config::{
     Config, Limits, ReconcileConfig, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
-    DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE,
+    DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_TOSS_CLIENT_KEY, DEFAULT_SANDBOX_TOSS_SECRET_KEY,
+    DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE,
 };
-use checkout_server::{Mode, PortOneConfig};
+use checkout_server::{Mode, PortOneConfig, TossConfig};
 use clap::Parser;
 
 /// Reference merchant backend for portone-checkout.
 ///
 /// Secrets come only from the environment: PORTONE_API_SECRET and
-/// PORTONE_WEBHOOK_SECRET (comma-separated, at most two, for rotation).
+/// PORTONE_WEBHOOK_SECRET (comma-separated, at most two, for rotation),
+/// TOSS_SECRET_KEY and CHECKOUT_ADMIN_TOKEN.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -79,10 +81,64 @@ struct Args {
     /// Seconds a request may take before it is answered 408.
     #[arg(long, env = "CHECKOUT_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     request_timeout_secs: u64,
+    /// Toss Payments (direct) under /toss: `auto` (on in sandbox mode; in
+    /// live mode, on when TOSS_SECRET_KEY is set), `on` or `off`.
+    #[arg(long, env = "TOSS", default_value = "auto")]
+    toss: String,
+    /// Toss Payments REST API base. Default: the sandbox's `/toss` in
+    /// sandbox mode, `https://api.tosspayments.com` in live mode.
+    #[arg(long, env = "TOSS_API_BASE")]
+    toss_api_base: Option<String>,
+    /// Toss Payments client key (public: sent to browsers). Default in
+    /// sandbox mode: the sandbox's.
+    #[arg(long, env = "TOSS_CLIENT_KEY")]
+    toss_client_key: Option<String>,
 }
 
 fn secret_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
+/// Toss Payments' settings from the flags and the environment (the secret
+/// key and the admin token from the environment only). Sandbox keys are
+/// used only in sandbox mode; live mode refuses test keys.
+fn toss_config(
+    switch: &str,
+    mode: Mode,
+    portone_base: &str,
+    api_base: Option<String>,
+    client_key: Option<String>,
+) -> anyhow::Result<Option<TossConfig>> {
+    let secret = secret_env("TOSS_SECRET_KEY");
+    let enabled = match switch.trim().to_ascii_lowercase().as_str() {
+        "on" => true,
+        "off" => false,
+        "auto" => mode == Mode::Sandbox || secret.is_some(),
+        other => anyhow::bail!("TOSS must be `auto`, `on` or `off`, got {other:?}"),
+    };
+    if !enabled {
+        return Ok(None);
+    }
+    let mut toss = match mode {
+        Mode::Sandbox => TossConfig::sandbox(format!("{}/toss", portone_base.trim_end_matches('/'))),
+        Mode::Live => TossConfig::live(String::new(), String::new()),
+    };
+    if let Some(base) = api_base {
+        toss.api_base = base.trim_end_matches('/').to_owned();
+    }
+    match (client_key, mode) {
+        (Some(k), _) => toss.client_key = k,
+        (None, Mode::Sandbox) => toss.client_key = DEFAULT_SANDBOX_TOSS_CLIENT_KEY.into(),
+        (None, Mode::Live) => anyhow::bail!("{}", checkout_server::ConfigError::LiveTossKeys),
+    }
+    match (secret, mode) {
+        (Some(s), _) => toss.secret_key = s,
+        (None, Mode::Sandbox) => toss.secret_key = DEFAULT_SANDBOX_TOSS_SECRET_KEY.into(),
+        (None, Mode::Live) => anyhow::bail!("{}", checkout_server::ConfigError::LiveTossKeys),
+    }
+    toss.admin_token = secret_env("CHECKOUT_ADMIN_TOKEN");
+    toss.validate(mode)?;
+    Ok(Some(toss))
 }
 
 #[tokio::main]
@@ -133,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
         None => portone.webhook_secrets = vec![DEFAULT_SANDBOX_WEBHOOK_SECRET.into()],
     }
     portone.validate()?;
+    let toss = toss_config(&args.toss, mode, base, args.toss_api_base, args.toss_client_key)?;
     let db = args.db;
     // Accept `path`, `sqlite:path` and `sqlite://path?mode=rwc` forms.
     let without_scheme = db
@@ -145,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         database_path,
         static_dir: args.static_dir,
         portone,
+        toss,
         sandbox_public_url: args.sandbox_public_url,
         cors_origins: args.cors_origins,
         reconcile: ReconcileConfig {

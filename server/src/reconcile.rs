@@ -11,7 +11,12 @@
 //!   accounts awaiting their deposit, cancels PortOne has not confirmed
 //!   (`CANCELLING`), scheduled charges once their time has come;
 //! - scheduled charges written but not yet confirmed by PortOne are
-//!   scheduled (again);
+//!   scheduled (again); due charges of a provider without server-side
+//!   schedules (Toss Payments) are made here, under their payment id;
+//! - authenticated payments of a two-step provider (Toss `IN_PROGRESS`,
+//!   e.g. a confirm whose answer was lost, or a tab closed after the
+//!   window) are confirmed by the sync once their amount is the order's, or
+//!   found `DONE`;
 //! - an order is read again only when its last sync (by anyone) is at least
 //!   one interval old, and less often as it ages: every
 //!   `max(interval, min(age / 8, 1 h))`, so an abandoned cart does not spend
@@ -31,7 +36,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt as _};
 
 use crate::db::{unix_now, Order, STATUS_CANCELLING};
-use crate::sync::{schedule_pending_charges, sync_payment, SyncError};
+use crate::sync::{charge_due_locally, schedule_pending_charges, sync_payment, SyncError};
 use crate::AppState;
 
 /// The longest wait between two reads of one old order.
@@ -121,6 +126,10 @@ async fn reconcile_one(state: &AppState, order: Order, now: i64, ttl: i64) -> Ou
             tracing::warn!(payment_id = %id, error = %e, "reconciler: could not claim the order");
             return Outcome::Failed;
         }
+    }
+    if let Err(e) = charge_due_locally(state, &order, now).await {
+        tracing::warn!(payment_id = %id, error = %e, "reconciler: the due charge could not be made; will retry");
+        return Outcome::Failed;
     }
     let synced = match sync_payment(state, &id, true).await {
         Ok(Some(s)) => s.order,

@@ -75,7 +75,7 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
@@ -93,7 +93,11 @@ fn parse_optional_json<T: DeserializeOwned + Default>(body: &[u8], what: &str) -
 }
 
 /// Parses a path id into its type; the error names the field and the rule.
-fn path_id<T>(path: Result<Path<String>, PathRejection>, code: &'static str, field: &'static str) -> Result<T, ApiError>
+pub(crate) fn path_id<T>(
+    path: Result<Path<String>, PathRejection>,
+    code: &'static str,
+    field: &'static str,
+) -> Result<T, ApiError>
 where
     T: TryFrom<String, Error = IdError>,
 {
@@ -246,12 +250,21 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
             .route(shop_paths::SUBSCRIPTION_CHARGE, limited(post(charge_subscription)))
             .layer(Extension(kind))
     };
-    let api = mount(ProviderKind::PortOneV2)
+    let mut api = mount(ProviderKind::PortOneV2)
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .method_not_allowed_fallback(method_not_allowed);
+    // Toss Payments, when configured: the same contract under /toss, plus
+    // Toss's own webhook and admin routes.
+    if state.config.toss.is_some() {
+        let toss = crate::toss_routes::routes(mount(ProviderKind::Toss))
+            .route("/api", any(api_not_found))
+            .route("/api/{*rest}", any(api_not_found))
+            .method_not_allowed_fallback(method_not_allowed);
+        api = api.nest(crate::toss_routes::PREFIX, toss);
+    }
+    let api = api.layer(DefaultBodyLimit::max(BODY_LIMIT));
     let router = match &state.config.static_dir {
         Some(dir) => {
             // `.br`/`.gz` copies next to a file are sent to browsers that
@@ -284,9 +297,23 @@ pub(crate) fn router(state: AppState) -> Router {
     router_with_cleanup(state).0
 }
 
-async fn client_config(State(state): State<AppState>, Extension(_kind): Extension<ProviderKind>) -> Json<ClientConfig> {
+async fn client_config(State(state): State<AppState>, Extension(kind): Extension<ProviderKind>) -> Json<ClientConfig> {
+    if kind == ProviderKind::Toss {
+        // The client key only: the secret key never leaves the server.
+        let client_key = state.config.toss.as_ref().map(|t| t.client_key.clone());
+        return Json(ClientConfig {
+            provider: kind.as_str().into(),
+            store_id: String::new(),
+            channels: Vec::new(),
+            sdk_url: state.config.toss_sdk_url().unwrap_or_default(),
+            mode: state.mode.as_str().into(),
+            toss_client_key: client_key,
+        });
+    }
     let p = &state.config.portone;
     Json(ClientConfig {
+        provider: kind.as_str().into(),
+        toss_client_key: None,
         store_id: p.store_id.clone(),
         channels: vec![ChannelConfig {
             key: p.channel_key.clone(),
@@ -509,8 +536,14 @@ async fn complete_payment(
         .failure
         .as_ref()
         .map_or((None, None), |f| (f.code.as_deref(), f.pg_code.as_deref()));
-    tracing::info!(%payment_id, tx_id = ?hint.tx_id, ?code, ?pg_code, "complete requested");
-    Ok(Json(synced_status(&state, &payment_id, false).await?))
+    tracing::info!(%payment_id, tx_id = ?hint.tx_id, amount = ?hint.amount, ?code, ?pg_code, "complete requested");
+    let status = synced_status(&state, &payment_id, false).await?;
+    // The window's or the URL's amount is only compared, never used: the
+    // provider's own amount is what the sync verified.
+    if let Some(amount) = hint.amount.filter(|a| *a != status.total_amount) {
+        tracing::warn!(%payment_id, hinted = amount, order = status.total_amount, "the reported amount differs from the order's; ignored");
+    }
+    Ok(Json(status))
 }
 
 fn payment_not_found(payment_id: &PaymentId) -> ApiError {
@@ -565,7 +598,22 @@ async fn register_billing_key(
     RawBody(body): RawBody,
 ) -> Result<Json<Subscription>, ApiError> {
     let req: RegisterBillingKeyRequest = parse_json(&body, "RegisterBillingKeyRequest")?;
-    let key = req.billing_key.as_str();
+    let key = match (req.billing_key.as_deref(), req.auth_key.as_deref()) {
+        (Some(key), None) => key,
+        (None, Some(auth_key)) => return issue_billing_key(&state, kind, auth_key, req.issue_id.as_ref()).await,
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "the RegisterBillingKeyRequest body needs billingKey (or authKey, for Toss Payments)",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_billing_key",
+                "give either billingKey (PortOne) or authKey (Toss Payments), not both",
+            ))
+        }
+    };
     if key.is_empty() || key.len() > 256 || key.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_billing_key",
@@ -578,16 +626,15 @@ async fn register_billing_key(
             "billingKey NEEDS_CONFIRMATION is for manual-confirm channels, which this shop does not use",
         ));
     }
-    if let Some(issue_id) = &req.issue_id {
-        if state.db.billing_issue_customer(issue_id.as_str()).await?.as_deref() != Some(DEMO_CUSTOMER_ID) {
-            return Err(ApiError::bad_request(
-                "unknown_issue_id",
-                format!("issueId {issue_id:?} was not prepared for the signed-in customer"),
-            ));
-        }
-    }
+    check_issue(&state, req.issue_id.as_ref()).await?;
     let info = match state.provider(kind)?.read_billing_key(key).await {
         Ok(info) => info,
+        Err(e) if e.is_not_supported() => {
+            return Err(ApiError::bad_request(
+                "billing_key_not_verifiable",
+                "billingKey cannot be verified with this provider: send the authKey the billing window returned",
+            ));
+        }
         Err(e) if e.is_not_found() => {
             return Err(ApiError::not_found(
                 "billing_key_not_found",
@@ -625,6 +672,83 @@ async fn register_billing_key(
     Ok(Json(subscription_json(row)?))
 }
 
+/// Checks that `issue_id` (when given) was prepared for the signed-in
+/// customer.
+async fn check_issue(state: &AppState, issue_id: Option<&IssueId>) -> Result<(), ApiError> {
+    if let Some(issue_id) = issue_id {
+        if state.db.billing_issue_customer(issue_id.as_str()).await?.as_deref() != Some(DEMO_CUSTOMER_ID) {
+            return Err(ApiError::bad_request(
+                "unknown_issue_id",
+                format!("issueId {issue_id:?} was not prepared for the signed-in customer"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/billing-keys {authKey}` (Toss Payments): the server exchanges
+/// the authorisation for a billing key of its own signed-in customer (the
+/// browser's `customerKey` is never used) and stores it. A retry with the
+/// same `authKey` gets the same key (the issue is keyed by it).
+async fn issue_billing_key(
+    state: &AppState,
+    kind: ProviderKind,
+    auth_key: &str,
+    issue_id: Option<&IssueId>,
+) -> Result<Json<Subscription>, ApiError> {
+    if auth_key.is_empty() || auth_key.len() > 256 || !auth_key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_auth_key",
+            "authKey must be 1 to 256 visible ASCII characters",
+        ));
+    }
+    check_issue(state, issue_id).await?;
+    let issued = match state
+        .provider(kind)?
+        .issue_billing_key(auth_key, DEMO_CUSTOMER_ID)
+        .await
+    {
+        Ok(issued) => issued,
+        Err(e) if e.is_not_supported() => {
+            return Err(ApiError::bad_request(
+                "auth_key_not_supported",
+                "authKey is not used by this provider: send the billingKey the billing window returned",
+            ));
+        }
+        Err(e) if e.is_not_found() => {
+            return Err(ApiError::not_found(
+                "auth_key_not_found",
+                "authKey is unknown to the payment provider or was already used",
+            ));
+        }
+        Err(e) if e.kind() == Some("NOT_MATCHES_CUSTOMER_KEY") => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "billing_key_customer_mismatch",
+                "authKey was given for another customer than the signed-in one",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if issued.customer_id != DEMO_CUSTOMER_ID {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "billing_key_customer_mismatch",
+            "the billing key belongs to another customer than the signed-in one",
+        ));
+    }
+    let row = state
+        .db
+        .upsert_subscription(
+            &issued.billing_key,
+            DEMO_CUSTOMER_ID,
+            issue_id.map(IssueId::as_str),
+            kind,
+        )
+        .await?;
+    Ok(Json(subscription_json(row)?))
+}
+
 async fn load_subscription(
     state: &AppState,
     path: Result<Path<String>, PathRejection>,
@@ -647,7 +771,7 @@ async fn subscription(
 
 /// The `Idempotency-Key` header: required, 1 to 255 visible ASCII
 /// characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let key = headers
         .get(IDEMPOTENCY_KEY_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
-use crate::db::{FulfilOutcome, NewOrder, Order, PAYABLE, STATUS_CANCELLING, TO_SCHEDULE};
+use crate::db::{FulfilOutcome, NewOrder, Order, PAYABLE, SCHEDULED, STATUS_CANCELLING, TO_SCHEDULE};
 use crate::provider::{PaymentState, ProviderError, ProviderKind, ProviderPayment, ScheduleOutcome};
 use crate::AppState;
 
@@ -116,7 +116,29 @@ pub async fn sync_payment(state: &AppState, payment_id: &str, force: bool) -> Re
                 }
                 payment = provider.read(payment_id).await?;
             }
-            Err(reason) => tracing::warn!(payment_id, %reason, "authenticated payment not confirmed"),
+            Err(reason) => {
+                // Never confirmed, so nothing is charged: the attempt failed
+                // (the provider expires it), and the order may be paid again.
+                tracing::warn!(payment_id, %reason, "authenticated payment not confirmed");
+                let message = if p.total != order.total_amount || p.currency != order.currency {
+                    format!(
+                        "the payment window authorised {} {}, not the order's {} {}: it was not confirmed and nothing \
+                         was charged",
+                        p.total, p.currency, order.total_amount, order.currency
+                    )
+                } else {
+                    format!("the payment was not confirmed ({reason}); nothing was charged")
+                };
+                let failure = portone_checkout::protocol::PgFailure {
+                    code: Some("NOT_CONFIRMED".into()),
+                    message: Some(message),
+                    ..Default::default()
+                };
+                state
+                    .db
+                    .transition(payment_id, &["PENDING", "FAILED"], "FAILED", Some(&failure), None)
+                    .await?;
+            }
         }
     }
     if let Some(payment) = payment {
@@ -237,7 +259,7 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
             PAYABLE,
             "CANCELLED",
             None,
-            Some("the payment was cancelled at PortOne"),
+            Some("the payment was cancelled at the payment provider"),
         )
         .await?;
     if !moved {
@@ -246,7 +268,7 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
             &["PAID"],
             "CANCELLED",
             None,
-            Some("the payment was cancelled at PortOne after fulfilment"),
+            Some("the payment was cancelled at the payment provider after fulfilment"),
         )
         .await?;
     }
@@ -392,6 +414,79 @@ pub async fn schedule_pending_charges(state: &AppState, subscription_id: Option<
         }
     }
     Ok(confirmed)
+}
+
+/// Makes a scheduled charge that is due, for a provider without
+/// server-side schedules (Toss Payments: [`crate::provider::Provider::runs_schedules`]
+/// is `false`), under the order's payment id (the charge's idempotency key
+/// is derived from it, so a repeat is the same request). Returns whether a
+/// charge was sent; the caller then reads the payment (the sync decides).
+///
+/// A charge the provider refuses outright (a 4xx: unknown or unusable key)
+/// with no payment to read fails the order and puts the subscription
+/// `PAST_DUE`, like a declined scheduled charge.
+pub async fn charge_due_locally(state: &AppState, order: &Order, now: i64) -> Result<bool, SyncError> {
+    let due = order.kind == "charge"
+        && order.status == "PENDING"
+        && order.schedule_state.as_deref() == Some(SCHEDULED)
+        && order.due_at.is_some_and(|at| at <= now);
+    if !due {
+        return Ok(false);
+    }
+    let provider = state.provider(order.provider)?;
+    if provider.runs_schedules() {
+        return Ok(false);
+    }
+    let Some(sub_id) = order.subscription_id.as_deref() else {
+        return Ok(false);
+    };
+    let Some(sub) = state.db.subscription(sub_id).await?.filter(|s| s.status == "ACTIVE") else {
+        state
+            .db
+            .transition(
+                &order.payment_id,
+                &["PENDING"],
+                "EXPIRED",
+                None,
+                Some("the subscription is no longer active"),
+            )
+            .await?;
+        return Ok(false);
+    };
+    let charge = crate::subscription_charge(
+        &sub,
+        order.order_name.clone(),
+        order.total_amount,
+        order.currency.clone(),
+    );
+    tracing::info!(payment_id = %order.payment_id, "making a due scheduled charge");
+    match provider.charge(&order.payment_id, &charge).await {
+        Ok(()) => {}
+        Err(ProviderError::Api { status, kind, .. }) if (400..500).contains(&status) => {
+            tracing::warn!(payment_id = %order.payment_id, %kind, "the scheduled charge was refused");
+            if provider.read(&order.payment_id).await?.is_none() {
+                let failure = portone_checkout::protocol::PgFailure {
+                    code: Some(kind),
+                    message: Some("the charge could not be made with the registered payment method".into()),
+                    ..Default::default()
+                };
+                if state
+                    .db
+                    .transition(&order.payment_id, &["PENDING"], "FAILED", Some(&failure), None)
+                    .await?
+                {
+                    state
+                        .db
+                        .set_subscription_status(sub_id, &["ACTIVE"], "PAST_DUE")
+                        .await?;
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(payment_id = %order.payment_id, error = %e, "scheduled charge call failed; the read decides");
+        }
+    }
+    Ok(true)
 }
 
 /// Re-reads a billing key from PortOne and stores, refreshes or retires it.

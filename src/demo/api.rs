@@ -7,6 +7,9 @@
 //! | Method | Path | Request | Response |
 //! |---|---|---|---|
 //! | GET  | [`CONFIG_PATH`] | - | [`ClientConfig`] |
+//!
+//! Every path is also served under a provider's prefix (`/toss/api/...`
+//! for Toss Payments): [`TOSS_PREFIX`].
 //! | GET  | [`PRODUCTS_PATH`] | - | `Vec<`[`Product`]`>` |
 //! | POST | `/api/payments` | [`PreparePaymentRequest`] (the demo's order) | `PreparedPayment` |
 //! | GET  | [`routes::SUBSCRIPTION`] ([`subscription_path`]) | - | `Subscription` |
@@ -15,6 +18,11 @@
 
 use portone_checkout::protocol::{encode_path_segment, OrderStatus, PaymentId, SubscriptionId};
 use serde::{Deserialize, Serialize};
+
+/// The prefix under which the backend serves the same API for Toss
+/// Payments (`/toss/api/config`, ...); the demo's Toss shop lives at
+/// `/toss/`.
+pub const TOSS_PREFIX: &str = "/toss";
 
 /// `GET`: the public client configuration ([`ClientConfig`]).
 pub const CONFIG_PATH: &str = "/api/config";
@@ -119,19 +127,32 @@ pub struct ChannelConfig {
     pub label: String,
 }
 
-/// Response of `GET /api/config`: public settings only (never a secret), so
-/// the same demo build works against the sandbox and the real PortOne.
+/// Response of `GET /api/config` (and `GET /toss/api/config`): public
+/// settings only (never a secret), so the same demo build works against the
+/// sandbox and the real providers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientConfig {
-    /// PortOne store id.
+    /// The provider of this mount: `"portone_v2"` (the default when
+    /// absent) or `"toss"`.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// PortOne store id (empty for Toss Payments).
     pub store_id: String,
-    /// Channels, first is the default.
+    /// PortOne channels, first is the default (none for Toss Payments).
     pub channels: Vec<ChannelConfig>,
     /// URL of the browser SDK script to load.
     pub sdk_url: String,
     /// `"sandbox"` or `"live"`.
     pub mode: String,
+    /// Toss Payments' client key (`test_ck_`/`live_ck_`, public): the only
+    /// Toss key the browser ever gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toss_client_key: Option<String>,
+}
+
+fn default_provider() -> String {
+    "portone_v2".into()
 }
 
 /// Response of `POST /api/subscriptions/{id}/charge`: the charge made with
@@ -170,6 +191,26 @@ mod tests {
             serde_json::to_value(&req).expect("serialize"),
             json!({"items": [{"productId": "americano", "quantity": 2}]})
         );
+    }
+
+    #[test]
+    fn a_config_without_a_provider_is_portone_v2_and_the_toss_client_key_is_optional() {
+        let v2: ClientConfig = serde_json::from_value(json!({
+            "storeId": "store-sandbox", "channels": [], "sdkUrl": "x", "mode": "sandbox"
+        }))
+        .expect("deserialize");
+        assert_eq!((v2.provider.as_str(), v2.toss_client_key), ("portone_v2", None));
+        let toss = ClientConfig {
+            provider: "toss".into(),
+            store_id: String::new(),
+            channels: Vec::new(),
+            sdk_url: "http://127.0.0.1:8787/toss/v2/standard".into(),
+            mode: "sandbox".into(),
+            toss_client_key: Some("test_ck_x".into()),
+        };
+        let v = serde_json::to_value(&toss).expect("serialize");
+        assert_eq!(v["tossClientKey"], "test_ck_x");
+        assert_eq!(v["provider"], "toss");
     }
 
     #[test]

@@ -12,10 +12,14 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
     get_json(path).await.map_err(|e| e.to_string())
 }
 
-/// `POST /api/subscriptions/{id}/charge` with an `Idempotency-Key`: a retry
-/// with the same key returns the first charge's result.
-pub async fn charge(subscription_id: &SubscriptionId, idempotency_key: &str) -> Result<ChargeResult, String> {
-    let path = subscription_charge_path(subscription_id);
+/// `POST {prefix}/api/subscriptions/{id}/charge` with an `Idempotency-Key`:
+/// a retry with the same key returns the first charge's result.
+pub async fn charge(
+    prefix: &str,
+    subscription_id: &SubscriptionId,
+    idempotency_key: &str,
+) -> Result<ChargeResult, String> {
+    let path = format!("{prefix}{}", subscription_charge_path(subscription_id));
     let text = fetch_text("POST", &path, &[(IDEMPOTENCY_KEY_HEADER, idempotency_key)], Some("{}"))
         .await
         .map_err(|e| e.to_string())?;

@@ -4,18 +4,28 @@
 //! `GET /api/config`, so the same build runs against the sandbox and
 //! against real PortOne keys.
 //!
+//! The same shop runs on two providers, picked by the path: PortOne V2 at
+//! `/` (and `/subscribe`), Toss Payments used directly at `/toss/` (and
+//! `/toss/subscribe`), whose backend routes live under `/toss/api/...`
+//! and whose gateway is built from `GET /toss/api/config` (the client key
+//! only). The DOM contract is the same on both.
+//!
 //! Test flags in the query: `lang=en`, `window=popup` (PC window type),
-//! `expires_in=<seconds>` (TossPay `expiredTime`).
+//! `expires_in=<seconds>` (TossPay `expiredTime`), `redirect=1` (Toss: the
+//! redirect form on PC too).
 
 pub mod api;
 mod client;
 
-use api::{ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH};
+use api::{
+    ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH, TOSS_PREFIX,
+};
 use leptos::prelude::*;
 use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
-use portone_checkout::gateway::PortOneV2;
+use portone_checkout::gateway::{Gateway, PortOneV2, TossPayments};
 use portone_checkout::i18n::Lang;
 use portone_checkout::model::portone_v2::{PaymentOptions, PgProvider, WindowType, WindowTypes};
+use portone_checkout::model::toss::TossPaymentOptions;
 use portone_checkout::protocol::{PaymentStatus, Subscription};
 use std::collections::BTreeMap;
 
@@ -25,6 +35,7 @@ struct Flags {
     lang: Lang,
     popup: bool,
     expires_in: Option<u32>,
+    redirect: bool,
 }
 
 fn flags() -> Flags {
@@ -36,6 +47,7 @@ fn flags() -> Flags {
         lang: query.get(&["lang"]).map(|l| Lang::from_tag(&l)).unwrap_or_default(),
         popup: query.get(&["window"]).as_deref() == Some("popup"),
         expires_in: query.get(&["expires_in"]).and_then(|v| v.parse().ok()),
+        redirect: query.get(&["redirect"]).as_deref() == Some("1"),
     }
 }
 
@@ -43,6 +55,15 @@ fn path() -> String {
     web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default()
+}
+
+/// The provider's path prefix of this page (`""` for PortOne V2, `/toss`
+/// for Toss Payments) and the rest of the path.
+fn split_prefix(path: &str) -> (&'static str, &str) {
+    match path.strip_prefix(TOSS_PREFIX) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => (TOSS_PREFIX, rest),
+        _ => ("", path),
+    }
 }
 
 fn won(amount: i64) -> String {
@@ -62,15 +83,20 @@ fn won(amount: i64) -> String {
 pub fn App() -> impl IntoView {
     let flags = flags();
     let en = flags.lang == Lang::En;
-    let config = LocalResource::new(|| async { client::get::<ClientConfig>(CONFIG_PATH).await });
-    let subscribe = path().starts_with("/subscribe");
+    let path = path();
+    let (prefix, rest) = split_prefix(&path);
+    let subscribe = rest.starts_with("/subscribe");
+    let config =
+        LocalResource::new(move || async move { client::get::<ClientConfig>(&format!("{prefix}{CONFIG_PATH}")).await });
     view! {
         <div class="demo">
             <header class="demo__header">
-                <a class="demo__brand" href="/">{if en { "Rust Coffee" } else { "러스트 커피" }}</a>
+                <a class="demo__brand" href=format!("{prefix}/")>{if en { "Rust Coffee" } else { "러스트 커피" }}</a>
                 <nav class="demo__nav">
-                    <a href="/">{if en { "Shop" } else { "상점" }}</a>
-                    <a href="/subscribe">{if en { "Subscription" } else { "정기 구독" }}</a>
+                    <a href=format!("{prefix}/")>{if en { "Shop" } else { "상점" }}</a>
+                    <a href=format!("{prefix}/subscribe")>{if en { "Subscription" } else { "정기 구독" }}</a>
+                    <a href="/" data-testid="provider-portone" aria-current=(prefix.is_empty()).then_some("page")>"PortOne V2"</a>
+                    <a href=format!("{TOSS_PREFIX}/") data-testid="provider-toss" aria-current=(!prefix.is_empty()).then_some("page")>"Toss Payments"</a>
                 </nav>
             </header>
             <main class="demo__main">
@@ -80,11 +106,11 @@ pub fn App() -> impl IntoView {
                         config
                             .get()
                             .map(move |c| match c {
-                                Ok(cfg) => view! { <Shop cfg flags subscribe /> }.into_any(),
+                                Ok(cfg) => view! { <Shop cfg flags subscribe prefix /> }.into_any(),
                                 Err(e) => {
                                     view! {
                                         <p class="demo__error" data-testid="config-error">
-                                            {format!("Could not load /api/config: {e}")}
+                                            {format!("Could not load {prefix}{CONFIG_PATH}: {e}")}
                                         </p>
                                     }
                                         .into_any()
@@ -97,21 +123,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-#[component]
-fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
-    let Some(channel) = cfg.channels.first().cloned() else {
-        return view! { <p class="demo__error" data-testid="config-error">"/api/config lists no channel"</p> }
-            .into_any();
-    };
-    let pg = match PgProvider::parse(&channel.pg) {
-        Ok(pg) => pg,
-        Err(e) => return view! { <p class="demo__error" data-testid="config-error">{e.to_string()}</p> }.into_any(),
-    };
+/// The gateway `/api/config` describes: Toss Payments with its client key,
+/// or PortOne V2 with its first channel.
+fn gateway(cfg: ClientConfig, flags: &Flags) -> Result<Gateway, String> {
+    if cfg.provider == "toss" {
+        let client_key = cfg.toss_client_key.ok_or("/toss/api/config has no tossClientKey")?;
+        return Ok(TossPayments::new(client_key)
+            .sdk_url(cfg.sdk_url)
+            .payment_options(TossPaymentOptions {
+                force_redirect: flags.redirect,
+                ..TossPaymentOptions::default()
+            })
+            .into());
+    }
+    let channel = cfg.channels.first().cloned().ok_or("/api/config lists no channel")?;
+    let pg = PgProvider::parse(&channel.pg).map_err(|e| e.to_string())?;
     let window_type = flags.popup.then_some(WindowTypes {
         pc: Some(WindowType::Popup),
         mobile: None,
     });
-    let gateway = PortOneV2::new(cfg.store_id)
+    Ok(PortOneV2::new(cfg.store_id)
         .channel_key(channel.key)
         .pg(pg)
         .sdk_url(cfg.sdk_url)
@@ -119,20 +150,37 @@ fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
             window_type,
             tosspay_expires_in_secs: flags.expires_in,
             ..PaymentOptions::default()
-        });
+        })
+        .into())
+}
+
+#[component]
+fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool, prefix: &'static str) -> impl IntoView {
+    let toss = cfg.provider == "toss";
+    let gateway = match gateway(cfg, &flags) {
+        Ok(g) => g,
+        Err(e) => return view! { <p class="demo__error" data-testid="config-error">{e}</p> }.into_any(),
+    };
     let lang = flags.lang;
     view! {
-        <CheckoutProvider gateway lang>
-            {if subscribe { view! { <SubscribePage lang /> }.into_any() } else { view! { <ShopPage lang /> }.into_any() }}
+        <CheckoutProvider gateway lang backend_url=prefix>
+            {if subscribe {
+                view! { <SubscribePage lang prefix toss /> }.into_any()
+            } else {
+                view! { <ShopPage lang prefix /> }.into_any()
+            }}
         </CheckoutProvider>
     }
     .into_any()
 }
 
 #[component]
-fn ShopPage(lang: Lang) -> impl IntoView {
+fn ShopPage(lang: Lang, prefix: &'static str) -> impl IntoView {
     let en = lang == Lang::En;
-    let products = LocalResource::new(|| async { client::get::<Vec<Product>>(PRODUCTS_PATH).await });
+    let products =
+        LocalResource::new(
+            move || async move { client::get::<Vec<Product>>(&format!("{prefix}{PRODUCTS_PATH}")).await },
+        );
     let cart = RwSignal::new(BTreeMap::<String, u32>::new());
     let catalogue = move || products.get().and_then(Result::ok).unwrap_or_default();
     let total = Signal::derive(move || {
@@ -165,7 +213,7 @@ fn ShopPage(lang: Lang) -> impl IntoView {
                         <section class="demo__result" data-testid="order-result">
                             <h2>{if en { "Thank you" } else { "주문이 완료되었습니다" }}</h2>
                             <p>{s.order_name.clone()} " · " {won(s.total_amount)}</p>
-                            <a href="/">{if en { "New order" } else { "새 주문" }}</a>
+                            <a href=format!("{prefix}/")>{if en { "New order" } else { "새 주문" }}</a>
                         </section>
                     }
                 })
@@ -218,7 +266,7 @@ fn new_idempotency_key() -> String {
 }
 
 #[component]
-fn SubscribePage(lang: Lang) -> impl IntoView {
+fn SubscribePage(lang: Lang, prefix: &'static str, toss: bool) -> impl IntoView {
     let en = lang == Lang::En;
     let subscription = RwSignal::new(None::<Subscription>);
     let charge = RwSignal::new(None::<Result<ChargeResult, String>>);
@@ -234,7 +282,7 @@ fn SubscribePage(lang: Lang) -> impl IntoView {
         charging.set(true);
         let key = charge_key.get_value();
         leptos::task::spawn_local(async move {
-            let r = client::charge(&sub.subscription_id, &key).await;
+            let r = client::charge(prefix, &sub.subscription_id, &key).await;
             if r.is_ok() {
                 charge_key.set_value(new_idempotency_key());
             }
@@ -252,7 +300,14 @@ fn SubscribePage(lang: Lang) -> impl IntoView {
     view! {
         <section class="demo__subscription">
             <h2>{if en { "Monthly beans" } else { "월간 원두 구독" }}</h2>
-            <p>{if en { "9,900 KRW a month, charged to a registered TossPay method." } else { "매월 9,900원, 등록한 토스페이 결제수단으로 결제됩니다." }}</p>
+            <p>
+                {match (en, toss) {
+                    (true, false) => "9,900 KRW a month, charged to a registered TossPay method.",
+                    (false, false) => "매월 9,900원, 등록한 토스페이 결제수단으로 결제됩니다.",
+                    (true, true) => "9,900 KRW a month, charged to a card registered with Toss Payments.",
+                    (false, true) => "매월 9,900원, 토스페이먼츠에 등록한 카드로 결제됩니다.",
+                }}
+            </p>
             <IssueBillingKey on_issued=move |s: Subscription| subscription.set(Some(s)) />
             <Show when=move || subscription.with(Option::is_some)>
                 <button

@@ -4,7 +4,7 @@
 //! field off the JS object (no JSON tree in wasm).
 
 use super::{load_script, LoaderOptions, RawJs, SdkError};
-use crate::model::answer::{short, Answer, Field, Fields};
+use crate::model::answer::{short, Answer, Field, Fields, MAX_SAFE};
 use futures::future::LocalBoxFuture;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
@@ -28,16 +28,32 @@ fn parse(_json: &str) -> Result<JsValue, SdkError> {
 /// A JS object whose fields are read by name.
 pub(crate) struct JsObject(pub JsValue);
 
+impl JsObject {
+    fn get(&self, name: &str) -> JsValue {
+        js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    }
+}
+
 impl Fields for JsObject {
     fn field(&self, name: &'static str) -> Field {
-        let value = js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let value = self.get(name);
         if value.is_undefined() || value.is_null() {
             Field::Absent
         } else if let Some(s) = value.as_string() {
             Field::Str(s)
+        } else if let Some(n) = value
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && n.abs() <= MAX_SAFE as f64)
+        {
+            Field::Int(n as i64)
         } else {
             Field::Other(short(RawJs(value).describe()))
         }
+    }
+
+    fn object(&self, name: &'static str) -> Option<Self> {
+        let value = self.get(name);
+        (value.is_object() && !js_sys::Array::is_array(&value)).then_some(JsObject(value))
     }
 }
 

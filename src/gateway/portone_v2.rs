@@ -187,10 +187,10 @@ impl PaymentGateway for PortOneV2 {
             let req = self.billing_request(intent);
             Ok(
                 match request_issue_billing_key(&req, &self.context(), &self.loader).await? {
-                    BillingKeyOutcome::Issued(k) => BillingWindowResult::Issued(RegisterBillingKeyRequest {
-                        billing_key: k.billing_key,
-                        issue_id: Some(intent.prepared.issue_id.clone()),
-                    }),
+                    BillingKeyOutcome::Issued(k) => BillingWindowResult::Issued(RegisterBillingKeyRequest::key(
+                        k.billing_key,
+                        Some(intent.prepared.issue_id.clone()),
+                    )),
                     BillingKeyOutcome::Failed(f) => BillingWindowResult::Failed(f.failure),
                     BillingKeyOutcome::Redirected => BillingWindowResult::Redirected,
                 },
@@ -233,11 +233,12 @@ fn window_result(raw: wasm_bindgen::JsValue) -> Result<WindowResult, SdkError> {
     Ok(match payment_outcome(raw)? {
         PaymentOutcome::Completed(done) => WindowResult::Finished(CompleteRequest {
             tx_id: Some(done.tx_id),
-            failure: None,
+            ..CompleteRequest::default()
         }),
         PaymentOutcome::Failed(f) => WindowResult::Finished(CompleteRequest {
             tx_id: f.tx_id,
             failure: Some(f.failure),
+            amount: None,
         }),
         PaymentOutcome::Redirected => WindowResult::Redirected,
     })

@@ -296,10 +296,7 @@ mod tests {
     }
 
     fn key(billing_key: &str) -> RegisterBillingKeyRequest {
-        RegisterBillingKeyRequest {
-            billing_key: billing_key.into(),
-            issue_id: None,
-        }
+        RegisterBillingKeyRequest::key(billing_key, None)
     }
 
     fn sub() -> Subscription {
@@ -312,10 +309,10 @@ mod tests {
     }
 
     fn register(key: &str, issue_id: Option<&str>) -> BillingEffect {
-        BillingEffect::Register(RegisterBillingKeyRequest {
-            billing_key: key.into(),
-            issue_id: issue_id.map(|i| crate::protocol::IssueId::parse(i).expect("id")),
-        })
+        BillingEffect::Register(RegisterBillingKeyRequest::key(
+            key,
+            issue_id.map(|i| crate::protocol::IssueId::parse(i).expect("id")),
+        ))
     }
 
     #[test]
@@ -415,10 +412,7 @@ mod tests {
     fn a_refused_key_fails_and_an_unreachable_backend_is_unknown_then_resolves() {
         let verifying = BillingState::Verifying {
             issue: Some(issue()),
-            key: RegisterBillingKeyRequest {
-                billing_key: "bk-1".into(),
-                issue_id: Some(issue().issue_id),
-            },
+            key: RegisterBillingKeyRequest::key("bk-1", Some(issue().issue_id)),
             checks: 0,
         };
         let (s, _) = verifying.clone().on(BillingEvent::Refused {

@@ -764,6 +764,7 @@ mod tests {
                 pg_code: pg_code.map(str::to_string),
                 pg_message: Some("잔액이 부족합니다.".into()),
             }),
+            amount: None,
         })
     }
 
@@ -827,7 +828,7 @@ mod tests {
     fn a_completed_payment_is_verified_by_the_backend() {
         let done = CompleteRequest {
             tx_id: Some("tx-1".into()),
-            failure: None,
+            ..CompleteRequest::default()
         };
         let (s, fx) = awaiting().on(Event::Window(WindowResult::Finished(done)));
         assert_eq!(s, verifying());

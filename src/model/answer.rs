@@ -22,21 +22,34 @@ pub(crate) enum Field {
     Absent,
     /// A string.
     Str(String),
+    /// A number that is an integer (within JavaScript's safe range).
+    Int(i64),
     /// Another type, rendered short for the error message.
     Other(String),
 }
 
-/// An answer object's fields, read by name.
-pub(crate) trait Fields {
-    /// The field `name`.
-    fn field(&self, name: &'static str) -> Field;
-}
-
-impl<F: Fields + ?Sized> Fields for &F {
-    fn field(&self, name: &'static str) -> Field {
-        (**self).field(name)
+impl Field {
+    /// How the value reads in an error message.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Field::Absent => "nothing".into(),
+            Field::Str(s) => short(format!("\"{s}\"")),
+            Field::Int(n) => n.to_string(),
+            Field::Other(s) => s.clone(),
+        }
     }
 }
+
+/// An answer object's fields, read by name.
+pub(crate) trait Fields: Sized {
+    /// The field `name`.
+    fn field(&self, name: &'static str) -> Field;
+    /// The field `name` when it is an object.
+    fn object(&self, name: &'static str) -> Option<Self>;
+}
+
+/// `Number.MAX_SAFE_INTEGER`: larger integers are not exact in a JS number.
+pub(crate) const MAX_SAFE: u64 = (1 << 53) - 1;
 
 /// `s` cut to 80 characters (with `…`) for an error message.
 pub(crate) fn short(s: String) -> String {
@@ -52,16 +65,23 @@ pub(crate) fn short(s: String) -> String {
 #[cfg(test)]
 pub(crate) mod json {
     //! The same reading over a `serde_json` value, for native tests.
-    use super::{short, Answer, Field, Fields};
+    use super::{short, Answer, Field, Fields, MAX_SAFE};
     use serde_json::{Map, Value};
 
-    impl Fields for Map<String, Value> {
+    impl Fields for &Map<String, Value> {
         fn field(&self, name: &'static str) -> Field {
             match self.get(name) {
                 None | Some(Value::Null) => Field::Absent,
                 Some(Value::String(s)) => Field::Str(s.clone()),
+                Some(Value::Number(n)) if n.as_i64().is_some_and(|i| i.unsigned_abs() <= MAX_SAFE) => {
+                    Field::Int(n.as_i64().unwrap_or_default())
+                }
                 Some(other) => Field::Other(short(other.to_string())),
             }
+        }
+
+        fn object(&self, name: &'static str) -> Option<Self> {
+            self.get(name).and_then(Value::as_object)
         }
     }
 

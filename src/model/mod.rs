@@ -4,6 +4,9 @@
 //! - [`portone_v2`]: PortOne V2 (`PortOne.requestPayment`,
 //!   `requestIssueBillingKey`): requests, outcomes, return URLs and
 //!   validation that reports every violation at once.
+//! - [`toss`]: Toss Payments used directly (SDK v2 `requestPayment`,
+//!   `requestBillingAuth`): requests, the promise's result, the
+//!   success/fail URLs and validation.
 //! - [`rules`]: violations, URL and Korean-time checks, KRW minimums and
 //!   TossPay's own rules, shared by every provider.
 
@@ -11,6 +14,7 @@ pub(crate) mod answer;
 pub mod json;
 pub mod portone_v2;
 pub mod rules;
+pub mod toss;
 
 pub use json::{ByKey, Json, JsonObject};
 pub use rules::{Device, Rule, Violation, Violations};

@@ -61,6 +61,26 @@ pub enum Rule {
     },
     /// Required on mobile devices for this PG.
     RequiredOnMobile,
+    /// Must have this shape (lengths and characters, described in words).
+    Format {
+        /// What the value must look like.
+        expected: &'static str,
+    },
+    /// Must be given together with the other field (both or neither).
+    Together {
+        /// The other field.
+        with: &'static str,
+    },
+    /// Must hold at most this many entries.
+    MaxItems {
+        /// The limit.
+        max: usize,
+    },
+    /// Only applies to another method than the request's.
+    OtherMethod {
+        /// The method the field belongs to.
+        method: &'static str,
+    },
 }
 
 /// One violation: the field (camelCase path) and the rule it breaks.

@@ -137,12 +137,18 @@ impl PgFailure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteRequest {
-    /// The provider's reference of the attempt (PortOne V2 `txId`).
+    /// The provider's reference of the attempt: PortOne V2's `txId`, Toss
+    /// Payments' `paymentKey` (sent as `txId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<String>,
     /// The failure the window or the URL reported, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<PgFailure>,
+    /// The amount the window or the return URL reported (Toss Payments'
+    /// `amount`): a hint the backend checks, never trusts. The backend
+    /// confirms with its own order's amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
 }
 
 /// The customer the server attaches to a payment or billing key; passed to
@@ -319,16 +325,46 @@ pub struct BillingKeyPrepared {
     pub customer: PreparedCustomer,
 }
 
-/// Body of `POST /api/billing-keys`: the key the SDK returned. The server
-/// verifies it with PortOne (exists, `ISSUED`, same customer) before storing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Body of `POST /api/billing-keys`: what the billing-key window gave the
+/// browser, exactly one of
+///
+/// - `billingKey`: the issued key (PortOne V2). The server verifies it with
+///   the provider (exists, `ISSUED`, same customer) before storing;
+/// - `authKey`: an authorisation to exchange for a key (Toss Payments'
+///   `requestBillingAuth`). The server issues the key itself, with its
+///   secret key and its own customer's `customerKey`, and stores it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBillingKeyRequest {
     /// The issued billing key.
-    pub billing_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_key: Option<String>,
     /// The `issueId` from [`BillingKeyPrepared`], when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_id: Option<IssueId>,
+    /// Toss Payments' `authKey`, for the backend to issue the key with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<String>,
+}
+
+impl RegisterBillingKeyRequest {
+    /// A request carrying an issued billing key.
+    pub fn key(billing_key: impl Into<String>, issue_id: Option<IssueId>) -> Self {
+        Self {
+            billing_key: Some(billing_key.into()),
+            issue_id,
+            auth_key: None,
+        }
+    }
+
+    /// A request carrying an authorisation the backend exchanges for a key.
+    pub fn auth(auth_key: impl Into<String>, issue_id: Option<IssueId>) -> Self {
+        Self {
+            billing_key: None,
+            issue_id,
+            auth_key: Some(auth_key.into()),
+        }
+    }
 }
 
 /// A stored billing key (one subscription per key): the response of
@@ -477,8 +513,18 @@ mod tests {
                     pg_message: Some("x".into()),
                     ..PgFailure::default()
                 }),
+                amount: None,
             },
             json!({"txId": "tx-1", "failure": {"code": "FAILURE_TYPE_PG", "pgMessage": "x"}}),
+        );
+        // Toss Payments: the paymentKey travels as txId, the URL's amount as a hint.
+        round_trip(
+            &CompleteRequest {
+                tx_id: Some("tgen_20261130abc".into()),
+                amount: Some(4500),
+                ..CompleteRequest::default()
+            },
+            json!({"txId": "tgen_20261130abc", "amount": 4500}),
         );
     }
 
@@ -517,12 +563,17 @@ mod tests {
         );
         round_trip(&PrepareBillingKeyRequest {}, json!({}));
         round_trip(
-            &RegisterBillingKeyRequest {
-                billing_key: "bk-1".into(),
-                issue_id: None,
-            },
+            &RegisterBillingKeyRequest::key("bk-1", None),
             json!({"billingKey": "bk-1"}),
         );
+        round_trip(
+            &RegisterBillingKeyRequest::auth("auth-1", Some(IssueId::parse("issue-1").expect("id"))),
+            json!({"authKey": "auth-1", "issueId": "issue-1"}),
+        );
+        // The older body (a key only) still reads.
+        let old: RegisterBillingKeyRequest =
+            serde_json::from_value(json!({"billingKey": "bk-2"})).expect("deserialize");
+        assert_eq!(old.billing_key.as_deref(), Some("bk-2"));
         round_trip(
             &Subscription {
                 subscription_id: SubscriptionId::parse("sub-1").expect("id"),

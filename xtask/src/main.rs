@@ -8,9 +8,13 @@
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write
 //!   `BENCHMARKS.md` (reports only; not part of `test`).
+//! - `scan-secrets [dir...]`: fail if a Toss secret key or the secret-key
+//!   setting is in the browser bundle (`dist/`, `bench/dist/minimal`); part
+//!   of `test`.
 
 mod bench;
 mod demo;
+mod secrets;
 mod setup;
 mod test;
 mod util;
@@ -28,8 +32,9 @@ fn main() {
         Some("test") => test::test(),
         Some("demo") => demo::demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("scan-secrets") => secrets::scan(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|demo|bench>");
+            eprintln!("usage: cargo xtask <setup|test|demo|bench|scan-secrets>");
             2
         }
     };

@@ -90,6 +90,8 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         "sdk_binding",
         "--test",
         "sdk_loader",
+        "--test",
+        "toss_binding",
     ]);
     browser
         .env("CHROMEDRIVER", &driver)
@@ -208,18 +210,23 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             command: demo,
         },
         Suite {
+            name: "no Toss secret key in the browser bundle (dist/, bench/dist/minimal)",
+            kind: Kind::Check,
+            command: cargo(&["xtask", "scan-secrets"]),
+        },
+        Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 240 },
+            kind: Kind::Tests { min: 344 },
             command: native,
         },
         Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
-            kind: Kind::Tests { min: 33 },
+            kind: Kind::Tests { min: 45 },
             command: e2e,
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 36 },
+            kind: Kind::Tests { min: 47 },
             command: browser,
         },
     ]

@@ -215,3 +215,94 @@ pub async fn raw(
 pub const LOOPBACK_HOOK: &str = "http://127.0.0.1:9/hook";
 /// A `noticeUrls` entry refused unless `allow_external_webhooks` is set.
 pub const EXTERNAL_HOOK: &str = "http://example.com/hook";
+
+// ---------- Toss Payments ----------
+
+/// `Basic base64("<secretKey>:")`, the Toss REST API's `Authorization`.
+pub fn toss_basic(secret_key: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{secret_key}:"))
+    )
+}
+
+/// A Toss REST call (`path` under `/toss`, e.g. `/v1/payments/confirm`) with
+/// the sandbox's secret key and extra headers; returns status and JSON body.
+pub async fn toss_api_with(
+    sb: &RunningSandbox,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let url = format!("{}/toss{}", sb.base_url(), path);
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client()
+        .request(m, url)
+        .header("authorization", toss_basic(&sb.config().toss.secret_key));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+/// A Toss REST call with the sandbox's secret key.
+pub async fn toss_api(sb: &RunningSandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    toss_api_with(sb, method, path, body, &[]).await
+}
+
+/// `requestPayment` arguments (promise form: no URLs).
+pub fn toss_request(order_id: &str, method: &str, amount: i64) -> Value {
+    json!({
+        "method": method,
+        "amount": {"currency": "KRW", "value": amount},
+        "orderId": order_id,
+        "orderName": "토스 티셔츠 외 2건",
+        "customerName": "김토스",
+        "customerEmail": "customer123@example.com",
+    })
+}
+
+/// `POST /__sandbox/toss/pay` with an outcome.
+pub async fn toss_pay(sb: &RunningSandbox, request: Value, outcome: &str) -> (u16, Value) {
+    admin(
+        sb,
+        "POST",
+        "/__sandbox/toss/pay",
+        Some(json!({"request": request, "outcome": outcome})),
+    )
+    .await
+}
+
+/// An authenticated (`IN_PROGRESS`) payment; returns its `paymentKey`.
+pub async fn toss_authenticated(sb: &RunningSandbox, order_id: &str, method: &str, amount: i64) -> String {
+    let (s, r) = toss_pay(sb, toss_request(order_id, method, amount), "approve").await;
+    assert_eq!(s, 200, "{r}");
+    r["paymentKey"].as_str().expect("paymentKey").to_owned()
+}
+
+/// A confirmed payment; returns its `paymentKey`.
+pub async fn toss_confirmed(sb: &RunningSandbox, order_id: &str, method: &str, amount: i64) -> String {
+    let key = toss_authenticated(sb, order_id, method, amount).await;
+    let (s, p) = toss_api(
+        sb,
+        "POST",
+        "/v1/payments/confirm",
+        Some(json!({"paymentKey": key, "orderId": order_id, "amount": amount})),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    key
+}

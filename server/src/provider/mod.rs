@@ -7,6 +7,7 @@
 //! change.
 
 pub mod portone_v2;
+pub mod toss;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,7 +51,24 @@ impl ProviderError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ProviderError::Api { status: 404, .. }) || self.kind().is_some_and(|k| k.ends_with("NOT_FOUND"))
     }
+
+    /// The error of a call this provider does not offer (`what`: the call).
+    pub fn not_supported(what: &str) -> Self {
+        ProviderError::Api {
+            status: 501,
+            kind: NOT_SUPPORTED.to_owned(),
+            message: format!("{what} is not offered by this provider"),
+        }
+    }
+
+    /// `true` for [`ProviderError::not_supported`].
+    pub fn is_not_supported(&self) -> bool {
+        self.kind() == Some(NOT_SUPPORTED)
+    }
 }
+
+/// The error kind of [`ProviderError::not_supported`].
+pub const NOT_SUPPORTED: &str = "NOT_SUPPORTED_BY_PROVIDER";
 
 /// Which provider an order was made with (stored with the order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,13 +76,17 @@ impl ProviderError {
 pub enum ProviderKind {
     /// PortOne V2 (`PortOne.requestPayment`, `/payments/{paymentId}`).
     PortOneV2,
+    /// Toss Payments used directly (`TossPayments(clientKey)`,
+    /// `/v1/payments/confirm`).
+    Toss,
 }
 
 impl ProviderKind {
-    /// The stored name (`portone_v2`).
+    /// The stored name (`portone_v2`, `toss`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PortOneV2 => "portone_v2",
+            Self::Toss => "toss",
         }
     }
 
@@ -72,6 +94,7 @@ impl ProviderKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "portone_v2" => Some(Self::PortOneV2),
+            "toss" => Some(Self::Toss),
             _ => None,
         }
     }
@@ -144,10 +167,23 @@ pub enum ScheduleOutcome {
     AlreadyExists,
 }
 
+/// A billing key a provider issued to this server (from an authorisation
+/// the browser got).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedBillingKey {
+    /// The key.
+    pub billing_key: String,
+    /// The customer it belongs to, as the provider reports it.
+    pub customer_id: String,
+}
+
 /// One provider's REST API, as the sync uses it. Every call may be
 /// repeated: mutating calls are keyed by the merchant's payment id (or an
 /// idempotency key), and an uncertain outcome is resolved by reading again.
-pub trait Provider: Send + Sync + 'static {
+///
+/// `Any` lets the routes that are one provider's own (Toss's refunds and
+/// webhooks) reach its concrete client ([`crate::AppState::toss`]).
+pub trait Provider: std::any::Any + Send + Sync + 'static {
     /// Which provider this is.
     fn kind(&self) -> ProviderKind;
     /// Fixes the amount of an order before its window opens (where the
@@ -189,6 +225,27 @@ pub trait Provider: Send + Sync + 'static {
         charge: &'a BillingKeyCharge,
         time_to_pay: i64,
     ) -> BoxFuture<'a, Result<ScheduleOutcome, ProviderError>>;
+    /// Whether the provider charges scheduled payments itself. A provider
+    /// without server-side schedules (Toss) answers `false`: its
+    /// [`Provider::schedule`] only records the charge, and the reconciler
+    /// makes it when it is due ([`crate::sync::charge_due_locally`]).
+    fn runs_schedules(&self) -> bool {
+        true
+    }
+    /// Exchanges a billing authorisation from the browser (Toss's
+    /// `authKey`) for a billing key of `customer_id`. Providers whose
+    /// browser SDK returns the key itself do not offer it.
+    fn issue_billing_key<'a>(
+        &'a self,
+        _auth_key: &'a str,
+        _customer_id: &'a str,
+    ) -> BoxFuture<'a, Result<IssuedBillingKey, ProviderError>> {
+        Box::pin(async {
+            Err(ProviderError::not_supported(
+                "issuing a billing key from an authorisation",
+            ))
+        })
+    }
 }
 
 pub use portone_v2::{BillingKeyCharge, ChargeCustomer};

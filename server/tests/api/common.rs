@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use checkout_server::config::{Config, Limits, PortOneConfig, ReconcileConfig, RetryPolicy};
+use checkout_server::config::{Config, Limits, PortOneConfig, ReconcileConfig, RetryPolicy, TossConfig};
 use checkout_server::RunningServer;
 use portone_checkout::protocol::{PaymentStatus, PreparedPayment};
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -14,6 +14,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 pub const SECRET: &str = portone_sandbox::DEFAULT_API_SECRET;
+/// The admin token the test server's refund route takes.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 pub struct Harness {
     pub sandbox: RunningSandbox,
@@ -91,6 +93,11 @@ impl Harness {
             database_path: self.db_path(),
             static_dir: None,
             portone,
+            toss: Some(TossConfig {
+                retry: test_retry(),
+                admin_token: Some(ADMIN_TOKEN.to_owned()),
+                ..TossConfig::sandbox(format!("{}/toss", self.sandbox.base_url()))
+            }),
             sandbox_public_url: None,
             cors_origins: Vec::new(),
             // Sweeps run when a test asks (`reconcile::run_once`) or where a

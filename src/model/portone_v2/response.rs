@@ -192,7 +192,10 @@ impl<F: Fields> Read<F> {
         match self.0.field(field) {
             Field::Absent => Ok(None),
             Field::Str(s) => Ok(Some(s)),
-            Field::Other(found) => Err(ResponseError::WrongType { field, found }),
+            other => Err(ResponseError::WrongType {
+                field,
+                found: other.describe(),
+            }),
         }
     }
 

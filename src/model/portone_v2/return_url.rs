@@ -59,10 +59,7 @@ pub fn parse_return(query: &str) -> Result<Option<Returned>, ReturnError> {
     if is_billing {
         let result = match (failure(&q), billing_key) {
             (Some(f), _) => BillingWindowResult::Failed(f),
-            (None, Some(key)) => BillingWindowResult::Issued(RegisterBillingKeyRequest {
-                billing_key: key,
-                issue_id: None,
-            }),
+            (None, Some(key)) => BillingWindowResult::Issued(RegisterBillingKeyRequest::key(key, None)),
             (None, None) => return Err(ReturnError::Missing { field: "billingKey" }),
         };
         return Ok(Some(Returned::BillingKey(result)));
@@ -74,6 +71,7 @@ pub fn parse_return(query: &str) -> Result<Option<Returned>, ReturnError> {
             report: CompleteRequest {
                 tx_id: q.reference("txId", &["txId", "tx_id"])?,
                 failure: failure(&q),
+                amount: None,
             },
         })),
         (None, Some("PAYMENT")) => Err(ReturnError::Missing { field: "paymentId" }),
@@ -169,10 +167,7 @@ mod tests {
     fn billing_key_returns_are_recognised() {
         let issued = |key: &str| {
             Ok(Some(Returned::BillingKey(BillingWindowResult::Issued(
-                RegisterBillingKeyRequest {
-                    billing_key: key.into(),
-                    issue_id: None,
-                },
+                RegisterBillingKeyRequest::key(key, None),
             ))))
         };
         assert_eq!(

@@ -1,0 +1,112 @@
+//! Headless Chromium for the browser suites (`tests/browser.rs`,
+//! `tests/toss_browser.rs`): a chromedriver this test process starts (and
+//! kills by its own handle), sessions with a PC or phone profile, and small
+//! helpers. Included with `#[path]`, so it is not a test target itself.
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Map, Value};
+
+use super::common::client;
+
+pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
+                             (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+/// A chromedriver this test started; killed (by its own pid) on drop.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub async fn chromedriver() -> Driver {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let port = free_port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver at {bin}: {e}"));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let status = format!("{}/status", driver.url);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client().get(&status).send().await {
+            if let Ok(v) = r.json::<Value>().await {
+                if v["value"]["ready"] == true {
+                    break;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver
+}
+
+pub async fn browser(driver: &Driver, mobile: bool) -> Client {
+    let mut opts = json!({
+        "binary": std::env::var("CHROME_BIN")
+            .or_else(|_| std::env::var("CHROMIUM"))
+            .unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900"],
+    });
+    if mobile {
+        opts["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true},
+            "userAgent": IPHONE_UA,
+        });
+    }
+    let mut caps = Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session (is chromium installed?)")
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Waits until the browser's page is at `path` (any origin), returning its URL.
+pub async fn wait_for_path(c: &Client, path: &str) -> url::Url {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let u = c.current_url().await.unwrap();
+        if u.path() == path {
+            return u;
+        }
+        assert!(Instant::now() < deadline, "never reached {path} (at {u})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn query(u: &url::Url) -> std::collections::HashMap<String, String> {
+    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
