@@ -26,7 +26,7 @@ pub(crate) enum Task {
     Payment { imp_uid: String },
     /// `request_pay` with `customer_uid`: issues (or replaces) the billing key
     /// on approval; `imp_uid` is the 0-won `issue` payment.
-    IssueBillingKey { imp_uid: String, customer: V1Customer },
+    IssueBillingKey { imp_uid: String, customer: Box<V1Customer> },
 }
 
 /// A validated `request_pay`, ready to open.
@@ -55,7 +55,7 @@ pub(super) fn open(st: &AppState, plan: Plan) -> Session {
             Some(customer) => (
                 Task::IssueBillingKey {
                     imp_uid: p.imp_uid.clone(),
-                    customer,
+                    customer: Box::new(customer),
                 },
                 "빌링키 발급",
             ),
@@ -141,7 +141,7 @@ pub(crate) fn finish(s: &mut Store, task: &Task, outcome: Outcome, now: DateTime
             let (imp, merchant, notice) = (rec.imp_uid.clone(), rec.merchant_uid.clone(), rec.notice_urls.clone());
             if let Some(c) = customer {
                 // Re-using a customer_uid replaces its billing key.
-                let mut c = c.clone();
+                let mut c = V1Customer::clone(c);
                 if let Some(old) = s.v1.customers.get(&c.customer_uid) {
                     c.inserted = old.inserted;
                 }

@@ -792,7 +792,7 @@ async fn schedules_between(State(st): State<AppState>, Query(q): Query<Between>)
         .collect();
     Ok(ok(json!({
         "total": total,
-        "previous": if page > 1 { page - 1 } else { 0 },
+        "previous": page.saturating_sub(1),
         "next": if page < pages { page + 1 } else { 0 },
         "list": items,
     })))
