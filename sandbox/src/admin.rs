@@ -7,9 +7,9 @@
 //! webhook log and targets, info, schedules, attempts, and the state nudges
 //! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
 //! The nudges answer and notify in PortOne V2's shapes, the only provider so
-//! far. Provider test drivers (V2's `/__sandbox/pay`, ...) come from the
-//! provider (`portone_v2::admin_routes`) and are mounted here under the same
-//! guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
+//! far. Provider test drivers (V2's `/__sandbox/pay`, V1's
+//! `/__sandbox/v1/pay`, ...) come from the providers (`portone_v2::admin_routes`,
+//! `portone_v1::admin_routes`) and are mounted here under the same guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
 //! not admin routes: see `window/` and `portone_v2/sdk.rs`.
 
 use std::net::SocketAddr;
@@ -328,6 +328,14 @@ async fn info(State(st): State<AppState>) -> Json<Value> {
         "channels": c.channels,
         "webhookUrls": c.webhook_urls,
         "allowExternalWebhooks": c.allow_external_webhooks,
+        "v1": {
+            "userCode": c.v1_user_code,
+            "impKey": c.v1_imp_key,
+            "impSecret": c.v1_imp_secret,
+            "tokenTtlSecs": c.v1_token_ttl.as_secs(),
+            "sdkUrl": "/v1/iamport.js",
+            "restBase": "/iamport/",
+        },
     }))
 }
 

@@ -24,6 +24,8 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             "bin-secret",
             "--webhook-url",
             "http://127.0.0.1:9/hook",
+            "--v1-imp-secret",
+            "bin-imp-secret",
         ])
         .env_remove("SANDBOX_ADDR")
         .env("SANDBOX_ALLOW_EXTERNAL_WEBHOOKS", "1")
@@ -61,6 +63,9 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
         assert!(text.contains("whsec_"), "prints the webhook secret");
         assert!(text.contains("channel-key-sandbox-tosspay") && text.contains("channel-key-sandbox-card"));
         assert!(text.contains("http://127.0.0.1:9/hook"));
+        assert!(text.contains("/v1/iamport.js"), "prints the V1 SDK URL: {text}");
+        assert!(text.contains("imp00000000"), "prints the V1 user code");
+        assert!(text.contains("sandbox-imp-key") && text.contains("bin-imp-secret"));
         assert!(
             text.contains("any http(s) host"),
             "SANDBOX_ALLOW_EXTERNAL_WEBHOOKS=1 allows external noticeUrls: {text}"
@@ -80,6 +85,13 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             .await
             .expect("request");
         assert_eq!(res.status(), 401, "the flag replaced the default secret");
+        let res = http
+            .post(format!("{base}/iamport/users/getToken"))
+            .form(&[("imp_key", "sandbox-imp-key"), ("imp_secret", "bin-imp-secret")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "--v1-imp-secret is the V1 secret");
     }
     drop(child);
 }
