@@ -4,9 +4,13 @@
 //! - [`portone_v2`]: PortOne V2 (`PortOne.requestPayment`,
 //!   `requestIssueBillingKey`): requests, outcomes, return URLs and
 //!   validation that reports every violation at once.
+//! - [`portone_v1`]: PortOne V1 with TossPay (`IMP.request_pay`): the
+//!   payment and billing-key requests, the callback and the redirect
+//!   return, validation, order ids that fit V1.
 //! - [`rules`]: violations, URL and Korean-time checks, KRW minimums and
 //!   TossPay's own rules, shared by every provider.
 
+pub mod portone_v1;
 pub mod portone_v2;
 pub mod rules;
 
