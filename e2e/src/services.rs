@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use checkout_server::config::{Config, PortOneConfig, RetryPolicy};
+use checkout_server::config::{Config, PortOneConfig, PortOneV1Config, RetryPolicy};
 use checkout_server::db::Order;
 use checkout_server::RunningServer;
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -55,11 +55,14 @@ fn retry_policy() -> RetryPolicy {
 fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Config {
     let mut portone = PortOneConfig::sandbox(sandbox);
     portone.retry = retry_policy();
+    let mut v1 = PortOneV1Config::sandbox(sandbox);
+    v1.retry = retry_policy();
     Config {
         addr,
         database_path: db.to_path_buf(),
         static_dir: Some(dist.to_path_buf()),
         portone,
+        portone_v1: Some(v1),
         sandbox_public_url: None,
         cors_origins: Vec::new(),
         // Production settings: the reconciler sweeps, the rate limit holds.

@@ -1,8 +1,9 @@
 //! # checkout-server
 //!
 //! The reference merchant backend for `portone-checkout`: server-owned
-//! orders, payment verification with PortOne V2, Standard-Webhooks
-//! webhooks, billing-key charges and schedules, on SQLite.
+//! orders, payment verification with PortOne V2 (and PortOne V1 with
+//! TossPay under `/v1`, when configured), Standard-Webhooks and V1
+//! `notice_url` webhooks, billing-key charges and schedules, on SQLite.
 //!
 //! The JSON contract it serves is [`portone_checkout::protocol`]; see
 //! `server/README.md` for the route-by-route description other backends can
@@ -31,11 +32,12 @@ mod routes;
 pub mod shop_api;
 pub mod sync;
 mod webhook;
+mod webhook_v1;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy};
+pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy};
 pub use db::Db;
 pub use error::ApiError;
 pub use provider::portone_v2::PortOneClient;
@@ -140,6 +142,13 @@ impl AppState {
         config.portone.validate()?;
         let mut providers = Providers::default();
         providers.insert(Arc::new(provider::portone_v2::PortOneV2::new(&config.portone)?));
+        if let Some(v1) = &config.portone_v1 {
+            if v1.mode != config.portone.mode() {
+                return Err(ConfigError::V1Mode(config.portone.mode().as_str()).into());
+            }
+            v1.validate()?;
+            providers.insert(Arc::new(provider::portone_v1::PortOneV1::new(v1)?));
+        }
         if config.portone.webhook_secrets.is_empty() {
             return Err(StartError::NoWebhookSecret);
         }

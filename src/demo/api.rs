@@ -7,6 +7,7 @@
 //! | Method | Path | Request | Response |
 //! |---|---|---|---|
 //! | GET  | [`CONFIG_PATH`] | - | [`ClientConfig`] |
+//! | POST | `/v1` + [`V1_WEBHOOK_PATH`] | PortOne V1's `{imp_uid, merchant_uid, status}` | 200 (a trigger only) |
 //! | GET  | [`PRODUCTS_PATH`] | - | `Vec<`[`Product`]`>` |
 //! | POST | `/api/payments` | [`PreparePaymentRequest`] (the demo's order) | `PreparedPayment` |
 //! | GET  | [`routes::SUBSCRIPTION`] ([`subscription_path`]) | - | `Subscription` |
@@ -124,7 +125,7 @@ pub struct ChannelConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientConfig {
-    /// PortOne store id.
+    /// PortOne store id (empty for PortOne V1, which has none).
     pub store_id: String,
     /// Channels, first is the default.
     pub channels: Vec<ChannelConfig>,
@@ -132,7 +133,29 @@ pub struct ClientConfig {
     pub sdk_url: String,
     /// `"sandbox"` or `"live"`.
     pub mode: String,
+    /// The provider these routes speak: [`PROVIDER_PORTONE_V2`] (also when
+    /// missing, as older servers answer) or [`PROVIDER_PORTONE_V1`].
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// PortOne V1: the merchant's user code for `IMP.init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_code: Option<String>,
 }
+
+/// [`ClientConfig::provider`] of PortOne V2.
+pub const PROVIDER_PORTONE_V2: &str = "portone_v2";
+/// [`ClientConfig::provider`] of PortOne V1.
+pub const PROVIDER_PORTONE_V1: &str = "portone_v1";
+
+fn default_provider() -> String {
+    PROVIDER_PORTONE_V2.into()
+}
+
+/// Where the reference backend serves the same routes for PortOne V1
+/// (`/v1/api/payments`, `/v1/api/config`, ...), and the demo its V1 shop.
+pub const V1_PREFIX: &str = "/v1";
+/// PortOne V1's `notice_url` webhook under [`V1_PREFIX`].
+pub const V1_WEBHOOK_PATH: &str = "/api/webhooks/portone-v1";
 
 /// Response of `POST /api/subscriptions/{id}/charge`: the charge made with
 /// the stored key, and the next charge scheduled with PortOne.
@@ -170,6 +193,27 @@ mod tests {
             serde_json::to_value(&req).expect("serialize"),
             json!({"items": [{"productId": "americano", "quantity": 2}]})
         );
+    }
+
+    #[test]
+    fn a_config_without_a_provider_is_portone_v2_and_v1_carries_its_user_code() {
+        let old: ClientConfig = serde_json::from_value(json!({
+            "storeId": "store-1", "channels": [], "sdkUrl": "https://cdn.portone.io/v2/browser-sdk.js", "mode": "live"
+        }))
+        .expect("deserialize");
+        assert_eq!(old.provider, PROVIDER_PORTONE_V2);
+        assert_eq!(old.user_code, None);
+        let v1 = ClientConfig {
+            store_id: String::new(),
+            channels: Vec::new(),
+            sdk_url: "https://cdn.iamport.kr/v1/iamport.js".into(),
+            mode: "live".into(),
+            provider: PROVIDER_PORTONE_V1.into(),
+            user_code: Some("imp12345678".into()),
+        };
+        let v = serde_json::to_value(&v1).expect("serialize");
+        assert_eq!(v["provider"], "portone_v1");
+        assert_eq!(v["userCode"], "imp12345678");
     }
 
     #[test]
