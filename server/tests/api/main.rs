@@ -8,4 +8,5 @@ mod inputs;
 mod money_safety;
 mod payments;
 mod reliability;
+mod v1;
 mod webhooks;
