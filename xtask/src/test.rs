@@ -90,6 +90,8 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         "sdk_binding",
         "--test",
         "sdk_loader",
+        "--test",
+        "sdk_binding_v1",
     ]);
     browser
         .env("CHROMEDRIVER", &driver)
@@ -200,7 +202,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 36 },
+            kind: Kind::Tests { min: 50 },
             command: browser,
         },
     ]
