@@ -7,9 +7,11 @@ use gloo_net::http::Request;
 use portone_checkout::protocol::SubscriptionId;
 use serde::de::DeserializeOwned;
 
-/// `GET` a JSON document from the shop's backend.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
-    let resp = Request::get(path).send().await.map_err(|e| e.to_string())?;
+/// `GET` a JSON document from the shop's backend (`prefix`: where the
+/// provider's routes are mounted, `""` or `/v1`).
+pub async fn get<T: DeserializeOwned>(prefix: &str, path: &str) -> Result<T, String> {
+    let path = format!("{prefix}{path}");
+    let resp = Request::get(&path).send().await.map_err(|e| e.to_string())?;
     if !resp.ok() {
         return Err(format!("{path}: HTTP {}", resp.status()));
     }
@@ -18,8 +20,12 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
 
 /// `POST /api/subscriptions/{id}/charge` with an `Idempotency-Key`: a retry
 /// with the same key returns the first charge's result.
-pub async fn charge(subscription_id: &SubscriptionId, idempotency_key: &str) -> Result<ChargeResult, String> {
-    let path = subscription_charge_path(subscription_id);
+pub async fn charge(
+    prefix: &str,
+    subscription_id: &SubscriptionId,
+    idempotency_key: &str,
+) -> Result<ChargeResult, String> {
+    let path = format!("{prefix}{}", subscription_charge_path(subscription_id));
     let resp = Request::post(&path)
         .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
         .header("Content-Type", "application/json")

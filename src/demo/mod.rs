@@ -4,17 +4,26 @@
 //! `GET /api/config`, so the same build runs against the sandbox and
 //! against real PortOne keys.
 //!
+//! The same shop runs on PortOne V2 at `/` (and `/subscribe`) and on
+//! PortOne V1 with TossPay at `/v1/` (and `/v1/subscribe`): under `/v1` it
+//! talks to the backend's `/v1/api/...` routes and builds its gateway from
+//! `/v1/api/config`, which names the provider.
+//!
 //! Test flags in the query: `lang=en`, `window=popup` (PC window type),
 //! `expires_in=<seconds>` (TossPay `expiredTime`).
 
 pub mod api;
 mod client;
 
-use api::{ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH};
+use api::{
+    ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH,
+    PROVIDER_PORTONE_V1, V1_PREFIX, V1_WEBHOOK_PATH,
+};
 use leptos::prelude::*;
 use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
-use portone_checkout::gateway::PortOneV2;
+use portone_checkout::gateway::{Gateway, PortOneV1, PortOneV2};
 use portone_checkout::i18n::Lang;
+use portone_checkout::model::portone_v1;
 use portone_checkout::model::portone_v2::{PaymentOptions, PgProvider, WindowType, WindowTypes};
 use portone_checkout::protocol::{PaymentStatus, Subscription};
 use std::collections::BTreeMap;
@@ -45,6 +54,22 @@ fn path() -> String {
         .unwrap_or_default()
 }
 
+/// Where this page's provider is mounted: `""` (PortOne V2) or `/v1`.
+fn prefix_of(path: &str) -> &'static str {
+    if path == V1_PREFIX || path.starts_with(&format!("{V1_PREFIX}/")) {
+        V1_PREFIX
+    } else {
+        ""
+    }
+}
+
+/// The page's origin (`http://127.0.0.1:8080`).
+fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
 fn won(amount: i64) -> String {
     let digits = amount.abs().to_string();
     let mut out = String::new();
@@ -62,15 +87,20 @@ fn won(amount: i64) -> String {
 pub fn App() -> impl IntoView {
     let flags = flags();
     let en = flags.lang == Lang::En;
-    let config = LocalResource::new(|| async { client::get::<ClientConfig>(CONFIG_PATH).await });
-    let subscribe = path().starts_with("/subscribe");
+    let path = path();
+    let prefix = prefix_of(&path);
+    let config = LocalResource::new(move || async move { client::get::<ClientConfig>(prefix, CONFIG_PATH).await });
+    let subscribe = path[prefix.len()..].starts_with("/subscribe");
     view! {
         <div class="demo">
             <header class="demo__header">
-                <a class="demo__brand" href="/">{if en { "Rust Coffee" } else { "러스트 커피" }}</a>
+                <a class="demo__brand" href=format!("{prefix}/")>{if en { "Rust Coffee" } else { "러스트 커피" }}</a>
                 <nav class="demo__nav">
-                    <a href="/">{if en { "Shop" } else { "상점" }}</a>
-                    <a href="/subscribe">{if en { "Subscription" } else { "정기 구독" }}</a>
+                    <a href=format!("{prefix}/")>{if en { "Shop" } else { "상점" }}</a>
+                    <a href=format!("{prefix}/subscribe")>{if en { "Subscription" } else { "정기 구독" }}</a>
+                    <a href=if prefix.is_empty() { format!("{V1_PREFIX}/") } else { "/".to_owned() } data-testid="provider-switch">
+                        {if prefix.is_empty() { "PortOne V1" } else { "PortOne V2" }}
+                    </a>
                 </nav>
             </header>
             <main class="demo__main">
@@ -80,11 +110,11 @@ pub fn App() -> impl IntoView {
                         config
                             .get()
                             .map(move |c| match c {
-                                Ok(cfg) => view! { <Shop cfg flags subscribe /> }.into_any(),
+                                Ok(cfg) => view! { <Shop cfg flags subscribe prefix /> }.into_any(),
                                 Err(e) => {
                                     view! {
                                         <p class="demo__error" data-testid="config-error">
-                                            {format!("Could not load /api/config: {e}")}
+                                            {format!("Could not load {prefix}{CONFIG_PATH}: {e}")}
                                         </p>
                                     }
                                         .into_any()
@@ -97,16 +127,36 @@ pub fn App() -> impl IntoView {
     }
 }
 
-#[component]
-fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
-    let Some(channel) = cfg.channels.first().cloned() else {
-        return view! { <p class="demo__error" data-testid="config-error">"/api/config lists no channel"</p> }
-            .into_any();
-    };
-    let pg = match PgProvider::parse(&channel.pg) {
-        Ok(pg) => pg,
-        Err(e) => return view! { <p class="demo__error" data-testid="config-error">{e.to_string()}</p> }.into_any(),
-    };
+/// The gateway `cfg` describes (its `provider`), with the demo's flags.
+fn gateway(cfg: ClientConfig, flags: &Flags, prefix: &str) -> Result<Gateway, String> {
+    let channel = cfg
+        .channels
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("{prefix}{CONFIG_PATH} lists no channel"))?;
+    if cfg.provider == PROVIDER_PORTONE_V1 {
+        let user_code = cfg
+            .user_code
+            .ok_or_else(|| format!("{prefix}{CONFIG_PATH} names PortOne V1 without a user code"))?;
+        // V1's notice_url: this shop's own V1 webhook.
+        let notice_urls = vec![format!("{}{prefix}{V1_WEBHOOK_PATH}", origin())];
+        let gateway = PortOneV1::new(user_code)
+            .channel_key(channel.key)
+            .sdk_url(cfg.sdk_url)
+            .payment_options(portone_v1::PaymentOptions {
+                popup: flags.popup,
+                notice_urls: notice_urls.clone(),
+                tosspay_expires_in_secs: flags.expires_in,
+                ..portone_v1::PaymentOptions::default()
+            })
+            .billing_options(portone_v1::BillingOptions {
+                popup: flags.popup,
+                notice_urls,
+                ..portone_v1::BillingOptions::default()
+            });
+        return Ok(gateway.into());
+    }
+    let pg = PgProvider::parse(&channel.pg).map_err(|e| e.to_string())?;
     let window_type = flags.popup.then_some(WindowTypes {
         pc: Some(WindowType::Popup),
         mobile: None,
@@ -120,19 +170,32 @@ fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool) -> impl IntoView {
             tosspay_expires_in_secs: flags.expires_in,
             ..PaymentOptions::default()
         });
+    Ok(gateway.into())
+}
+
+#[component]
+fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool, prefix: &'static str) -> impl IntoView {
+    let gateway = match gateway(cfg, &flags, prefix) {
+        Ok(g) => g,
+        Err(e) => return view! { <p class="demo__error" data-testid="config-error">{e}</p> }.into_any(),
+    };
     let lang = flags.lang;
     view! {
-        <CheckoutProvider gateway lang>
-            {if subscribe { view! { <SubscribePage lang /> }.into_any() } else { view! { <ShopPage lang /> }.into_any() }}
+        <CheckoutProvider gateway lang backend_url=prefix>
+            {if subscribe {
+                view! { <SubscribePage lang prefix /> }.into_any()
+            } else {
+                view! { <ShopPage lang prefix /> }.into_any()
+            }}
         </CheckoutProvider>
     }
     .into_any()
 }
 
 #[component]
-fn ShopPage(lang: Lang) -> impl IntoView {
+fn ShopPage(lang: Lang, prefix: &'static str) -> impl IntoView {
     let en = lang == Lang::En;
-    let products = LocalResource::new(|| async { client::get::<Vec<Product>>(PRODUCTS_PATH).await });
+    let products = LocalResource::new(move || async move { client::get::<Vec<Product>>(prefix, PRODUCTS_PATH).await });
     let cart = RwSignal::new(BTreeMap::<String, u32>::new());
     let catalogue = move || products.get().and_then(Result::ok).unwrap_or_default();
     let total = Signal::derive(move || {
@@ -165,7 +228,7 @@ fn ShopPage(lang: Lang) -> impl IntoView {
                         <section class="demo__result" data-testid="order-result">
                             <h2>{if en { "Thank you" } else { "주문이 완료되었습니다" }}</h2>
                             <p>{s.order_name.clone()} " · " {won(s.total_amount)}</p>
-                            <a href="/">{if en { "New order" } else { "새 주문" }}</a>
+                            <a href=format!("{prefix}/")>{if en { "New order" } else { "새 주문" }}</a>
                         </section>
                     }
                 })
@@ -218,7 +281,7 @@ fn new_idempotency_key() -> String {
 }
 
 #[component]
-fn SubscribePage(lang: Lang) -> impl IntoView {
+fn SubscribePage(lang: Lang, prefix: &'static str) -> impl IntoView {
     let en = lang == Lang::En;
     let subscription = RwSignal::new(None::<Subscription>);
     let charge = RwSignal::new(None::<Result<ChargeResult, String>>);
@@ -234,7 +297,7 @@ fn SubscribePage(lang: Lang) -> impl IntoView {
         charging.set(true);
         let key = charge_key.get_value();
         leptos::task::spawn_local(async move {
-            let r = client::charge(&sub.subscription_id, &key).await;
+            let r = client::charge(prefix, &sub.subscription_id, &key).await;
             if r.is_ok() {
                 charge_key.set_value(new_idempotency_key());
             }
