@@ -80,7 +80,13 @@ impl<'a> Page<'a> {
     /// Opens the shop (`/` + `query`, e.g. `"?window=popup"`) and waits until
     /// the products and the checkout are rendered.
     pub async fn open_shop(&self, query: &str) -> anyhow::Result<()> {
-        self.goto(&format!("/{query}")).await?;
+        self.open_shop_at("", query).await
+    }
+
+    /// Opens the shop mounted at `prefix` (`""`, or `"/v1"` for the shop on
+    /// PortOne V1) and waits until the products and the checkout are rendered.
+    pub async fn open_shop_at(&self, prefix: &str, query: &str) -> anyhow::Result<()> {
+        self.goto(&format!("{prefix}/{query}")).await?;
         wait_for("the shop's products and checkout to render", DEADLINE, || async {
             let v = self
                 .js(

@@ -293,6 +293,52 @@ impl Services {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
+    /// A call to the sandbox's PortOne V1 REST API (`/iamport` + `path`)
+    /// with a fresh access token: `(HTTP status, the envelope)`.
+    pub async fn v1_rest(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let base = format!("{}/iamport", self.sandbox_url());
+        let config = self.sandbox.config();
+        let token = self
+            .http
+            .post(format!("{base}/users/getToken"))
+            .json(&json!({ "imp_key": config.v1_imp_key, "imp_secret": config.v1_imp_secret }))
+            .send()
+            .await
+            .context("V1 getToken")?
+            .json::<Value>()
+            .await
+            .context("V1 token JSON")?;
+        let token = token["response"]["access_token"]
+            .as_str()
+            .with_context(|| format!("no V1 access token in {token}"))?
+            .to_owned();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+        let mut req = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .header("authorization", token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.with_context(|| format!("V1 request to {path}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of V1 {path}"))?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// The sandbox's newest PortOne V1 payment of `merchant_uid`, `None` if
+    /// it has none.
+    pub async fn v1_payment(&self, merchant_uid: &str) -> anyhow::Result<Option<Value>> {
+        let (status, body) = self
+            .v1_rest("GET", &format!("/payments/find/{merchant_uid}"), None)
+            .await?;
+        match status {
+            200 => Ok(Some(body["response"].clone())),
+            404 => Ok(None),
+            _ => anyhow::bail!("V1 find {merchant_uid} at the sandbox: {status} {body}"),
+        }
+    }
+
     /// How many times a PG window was opened for `payment_id`.
     pub async fn attempts(&self, payment_id: &str) -> anyhow::Result<u64> {
         let v = self

@@ -197,7 +197,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
-            kind: Kind::Tests { min: 33 },
+            kind: Kind::Tests { min: 43 },
             command: e2e,
         },
         Suite {
