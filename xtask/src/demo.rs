@@ -94,7 +94,7 @@ pub fn demo(_args: &[String]) -> i32 {
         return 1;
     }
     println!(
-        "\n== demo ready: open http://{SERVER_ADDR}/  (PortOne sandbox at http://{SANDBOX_ADDR}; Ctrl-C stops both)\n"
+        "\n== demo ready: open http://{SERVER_ADDR}/ (PortOne V2) or http://{SERVER_ADDR}/v1/ (PortOne V1)  (PortOne sandbox at http://{SANDBOX_ADDR}; Ctrl-C stops both)\n"
     );
     // Runs until a child exits (or Ctrl-C ends us and, with us, them).
     loop {
