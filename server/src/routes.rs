@@ -467,7 +467,7 @@ async fn prepare_payment(
     } else {
         first
     };
-    let payment_id = new_payment_id(kind, "order")?;
+    let payment_id = new_id_for::<PaymentId>(kind, "order")?;
     state
         .db
         .insert_order(&NewOrder {
@@ -506,12 +506,20 @@ fn new_id<T: TryFrom<String, Error = IdError>>(prefix: &str) -> Result<T, ApiErr
     })
 }
 
-/// A fresh payment id `{prefix}-{32 hex digits}` that `kind` accepts (at
-/// most 40 characters for PortOne V1's `merchant_uid`).
-fn new_payment_id(kind: ProviderKind, prefix: &str) -> Result<PaymentId, ApiError> {
-    let id = new_id::<PaymentId>(prefix)?;
-    if !kind.accepts_payment_id(id.as_str()) {
-        tracing::error!(provider = kind.as_str(), %id, "generated a payment id the provider does not accept");
+/// A fresh id `{prefix}-{32 hex digits}` that `kind` accepts as an order's
+/// id (at most 40 characters for PortOne V1's `merchant_uid`, which a V1
+/// issuance's id becomes too).
+fn new_id_for<T>(kind: ProviderKind, prefix: &str) -> Result<T, ApiError>
+where
+    T: TryFrom<String, Error = IdError> + AsRef<str>,
+{
+    let id = new_id::<T>(prefix)?;
+    if !kind.accepts_payment_id(id.as_ref()) {
+        tracing::error!(
+            provider = kind.as_str(),
+            id = id.as_ref(),
+            "generated an id the provider does not accept"
+        );
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -580,15 +588,7 @@ async fn prepare_billing_key(
         parse_optional_json(&body, "PrepareBillingKeyRequest")?;
     // PortOne V1 issues the key under the issuance id (its `customer_uid`
     // and the `merchant_uid` of the issue), so it must fit V1's ids too.
-    let issue_id = new_id::<IssueId>("issue")?;
-    if !kind.accepts_payment_id(issue_id.as_str()) {
-        tracing::error!(provider = kind.as_str(), %issue_id, "generated an issue id the provider does not accept");
-        return Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "retry later",
-        ));
-    }
+    let issue_id = new_id_for::<IssueId>(kind, "issue")?;
     let issue_name = format!("정기구독 (월 {SUBSCRIPTION_PRICE}원)");
     state
         .db
@@ -766,7 +766,7 @@ async fn charge_subscription(
             "the subscription's billing key was deleted or its last charge failed; register a payment method again",
         ));
     }
-    let payment_id = new_payment_id(sub.provider, "charge")?;
+    let payment_id = new_id_for::<PaymentId>(sub.provider, "charge")?;
     let (payment_id, created) = state
         .db
         .claim_charge(

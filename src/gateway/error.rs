@@ -111,4 +111,33 @@ impl SdkError {
     pub fn is_already_paid(&self) -> bool {
         matches!(self, Self::Rejected { already_paid: true, .. })
     }
+
+    /// What an SDK threw (or rejected with) before opening a window, as
+    /// [`SdkError::Rejected`]: its `code` and `message` read by name (an
+    /// `Error`'s `message` is not enumerable); `already_paid` tells the
+    /// provider's code for "this order is already paid".
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn thrown(raw: JsValue, already_paid: fn(Option<&str>) -> bool) -> Self {
+        use js_sys::Reflect;
+        let field = |k: &str| {
+            Reflect::get(&raw, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        let (code, message) = match raw.as_string() {
+            Some(s) => (None, s),
+            None => (
+                field("code"),
+                field("message")
+                    .or_else(|| js_sys::JSON::stringify(&raw).ok().and_then(|s| s.as_string()))
+                    .unwrap_or_else(|| "unknown error".into()),
+            ),
+        };
+        Self::Rejected {
+            already_paid: already_paid(code.as_deref()),
+            code,
+            message,
+            raw: RawJs(raw),
+        }
+    }
 }

@@ -184,9 +184,14 @@ enum Answer {
     Leaving,
 }
 
+/// Whether a refusal's code means "this order is already paid".
+fn already_paid(code: Option<&str>) -> bool {
+    code == Some(ALREADY_PAID_CODE)
+}
+
 fn refused<T>(code: Option<String>, message: String, raw: super::RawJs) -> Result<T, SdkError> {
     Err(SdkError::Rejected {
-        already_paid: code.as_deref() == Some(ALREADY_PAID_CODE),
+        already_paid: already_paid(code.as_deref()),
         code,
         message,
         raw,
@@ -286,28 +291,8 @@ mod call {
         }
 
         /// A thrown value as a rejection (the SDK refused synchronously).
-        pub(super) fn thrown(raw: JsValue) -> SdkError {
-            let field = |k: &str| {
-                Reflect::get(&raw, &JsValue::from_str(k))
-                    .ok()
-                    .and_then(|v| v.as_string())
-            };
-            let (code, message) = match raw.as_string() {
-                Some(s) => (None, s),
-                None => (
-                    field("code"),
-                    // `message` of an Error is not enumerable: read it by name.
-                    field("message")
-                        .or_else(|| js_sys::JSON::stringify(&raw).ok().and_then(|s| s.as_string()))
-                        .unwrap_or_else(|| "unknown error".into()),
-                ),
-            };
-            SdkError::Rejected {
-                already_paid: code.as_deref() == Some(super::super::ALREADY_PAID_CODE),
-                code,
-                message,
-                raw: RawJs(raw),
-            }
+        fn thrown(raw: JsValue) -> SdkError {
+            SdkError::thrown(raw, super::super::already_paid)
         }
 
         /// Loads the SDK and calls `IMP.init(user_code)` unless this very
@@ -450,6 +435,13 @@ mod tests {
             matches!(&r, Err(SdkError::Invalid(v)) if v.has("pay_method") && v.has("merchant_uid") && v.has("amount")),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn an_already_paid_refusal_is_recognised_by_code() {
+        assert!(already_paid(Some("ALREADY_PAID")));
+        assert!(!already_paid(Some("AMOUNT_MISMATCH")));
+        assert!(!already_paid(None));
     }
 
     #[test]

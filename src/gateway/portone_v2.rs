@@ -271,28 +271,7 @@ mod call {
         let arg = req
             .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| SdkError::Serialize(e.to_string()))?;
-        let rejected = |raw: JsValue| {
-            let field = |k: &str| {
-                Reflect::get(&raw, &JsValue::from_str(k))
-                    .ok()
-                    .and_then(|v| v.as_string())
-            };
-            let (code, message) = if let Some(s) = raw.as_string() {
-                (None, s)
-            } else {
-                // `message` of an Error is not enumerable: read both by name.
-                let message = field("message")
-                    .or_else(|| js_sys::JSON::stringify(&raw).ok().and_then(|s| s.as_string()))
-                    .unwrap_or_else(|| "unknown error".into());
-                (field("code"), message)
-            };
-            SdkError::Rejected {
-                already_paid: super::already_paid(code.as_deref()),
-                code,
-                message,
-                raw: super::super::RawJs(raw),
-            }
-        };
+        let rejected = |raw: JsValue| SdkError::thrown(raw, super::already_paid);
         let returned = function.call1(&portone, &arg).map_err(rejected)?;
         let raw = JsFuture::from(Promise::resolve(&returned)).await.map_err(rejected)?;
         let json = if raw.is_undefined() || raw.is_null() {

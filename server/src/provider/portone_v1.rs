@@ -536,14 +536,15 @@ impl PortOneV1 {
         }
     }
 
-    fn krw(charge: &BillingKeyCharge) -> Result<(), ProviderError> {
-        if charge.currency == "KRW" {
+    /// TossPay on V1 takes KRW only: anything else is refused here.
+    fn krw(currency: &str) -> Result<(), ProviderError> {
+        if currency == "KRW" {
             Ok(())
         } else {
             Err(ProviderError::Api {
                 status: 400,
                 kind: "V1_CURRENCY".into(),
-                message: format!("TossPay on PortOne V1 takes KRW only, not {}", charge.currency),
+                message: format!("TossPay on PortOne V1 takes KRW only, not {currency}"),
             })
         }
     }
@@ -554,7 +555,7 @@ impl PortOneV1 {
         charge: &BillingKeyCharge,
         time_to_pay: i64,
     ) -> Result<ScheduleOutcome, ProviderError> {
-        Self::krw(charge)?;
+        Self::krw(&charge.currency)?;
         // V1 refuses a time in the past: a charge already due runs a minute
         // from now.
         let at = time_to_pay.max(chrono::Utc::now().timestamp() + 60);
@@ -592,13 +593,7 @@ impl Provider for PortOneV1 {
         currency: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            if currency != "KRW" {
-                return Err(ProviderError::Api {
-                    status: 400,
-                    kind: "V1_CURRENCY".into(),
-                    message: format!("TossPay on PortOne V1 takes KRW only, not {currency}"),
-                });
-            }
+            Self::krw(currency)?;
             if MerchantUid::parse(payment_id).is_err() {
                 return Err(ProviderError::Api {
                     status: 400,
@@ -643,7 +638,7 @@ impl Provider for PortOneV1 {
         charge: &'a BillingKeyCharge,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            Self::krw(charge)?;
+            Self::krw(&charge.currency)?;
             let mut body = json!({
                 "customer_uid": charge.billing_key,
                 "merchant_uid": payment_id,
