@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::provider::{ProviderError, ProviderKind};
 use crate::shop_api::{
     routes as shop_paths, ChannelConfig, ChargeResult, ClientConfig, PrepareItem, Product, CONFIG_PATH,
-    IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH, V1_PREFIX,
+    IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH, V1_PREFIX, V1_WEBHOOK_PATH,
 };
 use crate::sync::{sync_payment, Synced};
 use crate::{
@@ -252,7 +252,7 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
         .route("/api/{*rest}", any(api_not_found));
     if state.config.portone_v1.is_some() {
         let v1 = mount(ProviderKind::PortOneV1)
-            .route(crate::webhook_v1::PATH, post(crate::webhook_v1::receive))
+            .route(V1_WEBHOOK_PATH, post(crate::webhook_v1::receive))
             .route("/api", any(api_not_found))
             .route("/api/{*rest}", any(api_not_found))
             .method_not_allowed_fallback(method_not_allowed);

@@ -1,4 +1,5 @@
-//! `POST /v1/api/webhooks/portone-v1`: PortOne V1's `notice_url` webhook,
+//! `POST /v1/api/webhooks/portone-v1` (`shop_api::V1_PREFIX` +
+//! `shop_api::V1_WEBHOOK_PATH`): PortOne V1's `notice_url` webhook,
 //! `{imp_uid, merchant_uid, status}` as JSON or form-encoded.
 //!
 //! V1 webhooks are **unsigned**: anyone can post one. So the body is only a
@@ -21,9 +22,6 @@ use crate::provider::ProviderKind;
 use crate::routes::RawBody;
 use crate::sync::{sync_billing_key, sync_payment};
 use crate::AppState;
-
-/// The route under the V1 mount (`/v1` + this).
-pub(crate) const PATH: &str = "/api/webhooks/portone-v1";
 
 /// The fields of a V1 webhook, read at the edge.
 #[derive(Debug, PartialEq, Eq)]

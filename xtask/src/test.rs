@@ -192,7 +192,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 240 },
+            kind: Kind::Tests { min: 320 },
             command: native,
         },
         Suite {
