@@ -137,7 +137,8 @@ impl PgFailure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteRequest {
-    /// The provider's reference of the attempt (PortOne V2 `txId`).
+    /// The provider's reference of the attempt (PortOne V2 `txId`, PortOne
+    /// V1 `imp_uid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<String>,
     /// The failure the window or the URL reported, if any.
