@@ -6,6 +6,7 @@
 //! module here and a registration in [`crate::AppState`]; the sync does not
 //! change.
 
+mod http;
 pub mod portone_v1;
 pub mod portone_v2;
 

@@ -29,6 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::http::Endpoint;
 use super::{
     BillingKeyCharge, BillingKeyState, PaymentState, Provider, ProviderError, ProviderKind, ProviderPayment,
     ScheduleOutcome,
@@ -157,8 +158,7 @@ enum Attempt {
 
 /// The V1 REST client. Cheap to share (`Arc`), not to clone.
 pub struct V1Client {
-    http: reqwest::Client,
-    base: Url,
+    endpoint: Endpoint,
     imp_key: String,
     imp_secret: String,
     retry: RetryPolicy,
@@ -169,7 +169,7 @@ pub struct V1Client {
 impl std::fmt::Debug for V1Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("V1Client")
-            .field("base", &self.base.as_str())
+            .field("base", &self.endpoint.base().as_str())
             .field("imp_key", &self.imp_key)
             .field("imp_secret", &"<redacted>")
             .finish_non_exhaustive()
@@ -179,23 +179,9 @@ impl std::fmt::Debug for V1Client {
 impl V1Client {
     /// Builds a client from the config.
     pub fn new(config: &PortOneV1Config) -> Result<Self, ProviderError> {
-        let mut base = Url::parse(config.api_base.trim_end_matches('/'))
-            .map_err(|e| ProviderError::Decode(format!("invalid PortOne V1 API base: {e}")))?;
-        if base.cannot_be_a_base() {
-            return Err(ProviderError::Decode("PortOne V1 API base is not a base URL".into()));
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(config.retry.request_timeout)
-            .connect_timeout(config.retry.request_timeout)
-            .build()
-            .map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let endpoint = Endpoint::new(&config.api_base, &config.retry, "PortOne V1")?;
         Ok(V1Client {
-            http,
-            base,
+            endpoint,
             imp_key: config.imp_key.clone(),
             imp_secret: config.imp_secret.clone(),
             retry: config.retry.clone(),
@@ -211,21 +197,11 @@ impl V1Client {
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {
-        let mut url = self.base.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|_| ProviderError::Decode("PortOne V1 API base is not a base URL".into()))?;
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
-            }
-        }
-        Ok(url)
+        self.endpoint.url(segments)
     }
 
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, token: Option<&str>) -> Attempt {
-        let mut req = self.http.request(method.clone(), url.clone());
+        let mut req = self.endpoint.http.request(method.clone(), url.clone());
         if let Some(token) = token {
             req = req.header("Authorization", format!("Bearer {token}"));
         }
