@@ -122,8 +122,8 @@ fn request() -> PaymentRequest {
         card: Some(CardOptions {
             use_installment: Some(false),
         }),
-        bypass: Some(Bypass {
-            tosspay_v2: Some(TosspayBypass {
+        bypass: Some(PaymentBypass {
+            tosspay_v2: Some(TosspayV2PaymentBypass {
                 expired_time: None,
                 cash_receipt_trade_option: Some("GENERAL".into()),
             }),

@@ -161,6 +161,18 @@ impl Collector {
     }
 }
 
+/// A JSON value rendered for an error message, cut to 80 characters.
+pub(crate) fn short_json(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let mut t: String = s.chars().take(80).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
+}
+
 /// Whether `s` is an absolute `http(s)` URL with a host and no whitespace.
 pub fn is_absolute_http_url(s: &str) -> bool {
     let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();

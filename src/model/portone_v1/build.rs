@@ -2,14 +2,12 @@
 //! (pure): the PortOne V1 gateway's half that needs no browser, tested
 //! natively.
 
-use super::request::{
-    BillingKeyRequest, Bypass, CardOptions, Language, NoticeUrl, PayMethod, PaymentRequest, TosspayBypass,
-};
+use super::request::{BillingKeyRequest, CardOptions, Language, NoticeUrl, PayMethod, PaymentRequest};
 use super::return_url::{with_query_param, CUSTOMER_UID_KEY};
 use super::validate::MAX_NAME_CHARS;
 use crate::i18n::Lang;
-use crate::model::portone_v2::Currency;
-use crate::model::rules::format_kst_datetime;
+use crate::model::portone_v2::build::with_tosspay_expiry;
+use crate::model::portone_v2::{Currency, PaymentBypass};
 use crate::protocol::{BillingKeyPrepared, PreparedCustomer, PreparedPayment};
 
 /// How payment requests are built, besides the order. `Default`:
@@ -28,7 +26,7 @@ pub struct PaymentOptions {
     /// `card` options. Default: none.
     pub card: Option<CardOptions>,
     /// `bypass` (TossPay's `tosspay_v2` and others'). Default: none.
-    pub bypass: Option<Bypass>,
+    pub bypass: Option<PaymentBypass>,
     /// Sets TossPay's `bypass.tosspay_v2.expiredTime` this many seconds
     /// after each request. Default: none (TossPay's own 15 minutes).
     pub tosspay_expires_in_secs: Option<u32>,
@@ -76,12 +74,7 @@ pub fn payment_request(
     now_ms: i64,
     return_url: Option<String>,
 ) -> PaymentRequest {
-    let mut bypass = opts.bypass.clone();
-    if let Some(secs) = opts.tosspay_expires_in_secs {
-        let b = bypass.get_or_insert_with(Bypass::default);
-        let t = b.tosspay_v2.get_or_insert_with(TosspayBypass::default);
-        t.expired_time = Some(format_kst_datetime(now_ms.div_euclid(1000) + i64::from(secs)));
-    }
+    let bypass = with_tosspay_expiry(opts.bypass.clone(), opts.tosspay_expires_in_secs, now_ms);
     let mut req = PaymentRequest {
         channel_key: channel_key.map(str::to_owned),
         name: Some(clip_name(&prepared.order_name)),

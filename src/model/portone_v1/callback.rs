@@ -15,6 +15,7 @@
 #![cfg_attr(not(feature = "browser"), allow(dead_code))]
 
 use crate::machine::{BillingWindowResult, WindowResult};
+use crate::model::rules::short_json as short;
 use crate::protocol::{CompleteRequest, IssueId, PgFailure, RegisterBillingKeyRequest};
 use serde_json::{Map, Value};
 
@@ -53,17 +54,6 @@ pub enum CallbackError {
     /// Neither a failure nor `imp_uid`: nothing to verify.
     #[error("IMP.request_pay's response has neither `imp_uid` nor `error_code`")]
     Empty,
-}
-
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let mut t: String = s.chars().take(80).collect();
-        t.push('…');
-        t
-    } else {
-        s
-    }
 }
 
 /// The callback's fields this crate reads, type-checked.

@@ -23,10 +23,9 @@ mod request;
 pub mod return_url;
 pub mod validate;
 
+pub use crate::model::portone_v2::{PaymentBypass, TosspayV2PaymentBypass};
 pub use build::{BillingOptions, PaymentOptions};
 pub use callback::{Callback, CallbackError};
 pub use merchant_uid::{MerchantUid, MerchantUidError, MAX_MERCHANT_UID_LEN};
-pub use request::{
-    BillingKeyRequest, Bypass, CardOptions, Language, NoticeUrl, PayMethod, PaymentRequest, TosspayBypass,
-};
+pub use request::{BillingKeyRequest, CardOptions, Language, NoticeUrl, PayMethod, PaymentRequest};
 pub use validate::{validate_billing_key, validate_payment, ValidationContext};

@@ -5,9 +5,11 @@
 //! Field names are V1's own (snake_case, with `channelKey` and
 //! `card.useInstallment` in camelCase as V1 writes them). Optional fields
 //! are omitted when `None` (never `null`). Amounts are integers (KRW x1).
+//! TossPay's `bypass` is PortOne V2's type ([`PaymentBypass`]): the same
+//! object and rules.
 
 use crate::model::portone_v2::enums::string_enum;
-use crate::model::portone_v2::{CashReceiptTradeOption, Currency, JsonObject};
+use crate::model::portone_v2::{Currency, JsonObject, PaymentBypass, TosspayV2PaymentBypass};
 use serde::{Deserialize, Serialize};
 
 string_enum! {
@@ -63,31 +65,6 @@ pub struct CardOptions {
     /// `useInstallment`: offer instalments.
     #[serde(rename = "useInstallment", default, skip_serializing_if = "Option::is_none")]
     pub use_installment: Option<bool>,
-}
-
-/// `bypass`: TossPay's part typed, other PGs' parts passed through as JSON
-/// under their own keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Bypass {
-    /// `tosspay_v2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tosspay_v2: Option<TosspayBypass>,
-    /// Every other key, as given.
-    #[serde(flatten)]
-    pub other: JsonObject,
-}
-
-/// `bypass.tosspay_v2`: the same options, and rules, as PortOne V2's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TosspayBypass {
-    /// `expiredTime`: `yyyy-MM-dd HH:mm:ss`, Korean time; default 15
-    /// minutes, at most 60 minutes ahead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expired_time: Option<String>,
-    /// `cashReceiptTradeOption` (default `GENERAL`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cash_receipt_trade_option: Option<CashReceiptTradeOption>,
 }
 
 /// The argument of `IMP.request_pay` for a TossPay payment.
@@ -162,9 +139,10 @@ pub struct PaymentRequest {
     /// `card` options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardOptions>,
-    /// `bypass`: PG-specific options (TossPay's `tosspay_v2`).
+    /// `bypass`: PG-specific options; TossPay's `tosspay_v2` is the same
+    /// object, with the same rules, as PortOne V2's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bypass: Option<Bypass>,
+    pub bypass: Option<PaymentBypass>,
 }
 
 impl PaymentRequest {
@@ -196,7 +174,7 @@ impl PaymentRequest {
     }
 
     /// The TossPay bypass options, if any.
-    pub fn tosspay_bypass(&self) -> Option<&TosspayBypass> {
+    pub fn tosspay_bypass(&self) -> Option<&TosspayV2PaymentBypass> {
         self.bypass.as_ref().and_then(|b| b.tosspay_v2.as_ref())
     }
 }

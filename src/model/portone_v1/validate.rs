@@ -204,9 +204,10 @@ impl Language {
 
 #[cfg(test)]
 mod tests {
-    use super::super::request::{Bypass, NoticeUrl, TosspayBypass};
+    use super::super::request::NoticeUrl;
     use super::*;
     use crate::model::portone_v2::CashReceiptTradeOption;
+    use crate::model::portone_v2::{PaymentBypass, TosspayV2PaymentBypass};
     use crate::model::rules::TOSSPAY_TRADE_OPTIONS;
 
     /// 2026-11-22 12:00:00 KST in Unix milliseconds.
@@ -262,8 +263,8 @@ mod tests {
 
     fn with_bypass(expired_time: Option<&str>, option: Option<&str>) -> PaymentRequest {
         PaymentRequest {
-            bypass: Some(Bypass {
-                tosspay_v2: Some(TosspayBypass {
+            bypass: Some(PaymentBypass {
+                tosspay_v2: Some(TosspayV2PaymentBypass {
                     expired_time: expired_time.map(str::to_owned),
                     cash_receipt_trade_option: option.map(CashReceiptTradeOption::from),
                 }),

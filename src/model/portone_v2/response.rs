@@ -12,6 +12,7 @@
 #![cfg_attr(not(feature = "browser"), allow(dead_code))]
 
 use super::enums::string_enum;
+use crate::model::rules::short_json as short;
 use crate::protocol::PgFailure;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -182,17 +183,6 @@ pub enum ResponseError {
         /// What came back.
         found: String,
     },
-}
-
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let mut t: String = s.chars().take(80).collect();
-        t.push('…');
-        t
-    } else {
-        s
-    }
 }
 
 /// The string fields of a response object, type-checked.
