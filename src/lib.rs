@@ -1,8 +1,8 @@
 //! # portone-checkout
 //!
 //! Leptos checkout hooks and components for Korean payment providers
-//! (PortOne V2 with TossPay first, and Toss Payments used directly), in
-//! layers:
+//! (PortOne V2 and PortOne V1 with TossPay, and Toss Payments used
+//! directly), in layers:
 //!
 //! - [`protocol`]: the JSON contract between the checkout and the merchant
 //!   backend, with typed ids (one definition, shared by the checkout and
@@ -45,7 +45,7 @@ pub mod return_url;
 #[cfg(feature = "components")]
 pub mod prelude {
     pub use crate::components::{Checkout, CheckoutProvider, IssueBillingKey, PaymentView};
-    pub use crate::gateway::{PortOneV2, TossPayments};
+    pub use crate::gateway::{PortOneV1, PortOneV2, TossPayments};
     pub use crate::hooks::{
         use_billing_key, use_payment, BillingPhase, PaymentPhase, UseBillingKeyOptions, UseBillingKeyReturn,
         UsePaymentOptions, UsePaymentReturn,

@@ -83,11 +83,16 @@ impl<'a> Page<'a> {
         self.open_shop_at("/", query).await
     }
 
-    /// Opens the shop at `path` (`/` for PortOne V2, `/toss/` for Toss
-    /// Payments) with `query` and waits until the products and the
-    /// checkout are rendered.
+    /// Opens the shop at `path` (`/` or `""` for PortOne V2, `/v1` for
+    /// PortOne V1, `/toss/` for Toss Payments) with `query` and waits until
+    /// the products and the checkout are rendered.
     pub async fn open_shop_at(&self, path: &str, query: &str) -> anyhow::Result<()> {
-        self.goto(&format!("{path}{query}")).await?;
+        let base = if path.ends_with('/') {
+            path.to_owned()
+        } else {
+            format!("{path}/")
+        };
+        self.goto(&format!("{base}{query}")).await?;
         wait_for("the shop's products and checkout to render", DEADLINE, || async {
             let v = self
                 .js(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use checkout_server::config::{Config, PortOneConfig, RetryPolicy, TossConfig};
+use checkout_server::config::{Config, PortOneConfig, PortOneV1Config, RetryPolicy, TossConfig};
 use checkout_server::db::Order;
 use checkout_server::RunningServer;
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -55,11 +55,14 @@ fn retry_policy() -> RetryPolicy {
 fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Config {
     let mut portone = PortOneConfig::sandbox(sandbox);
     portone.retry = retry_policy();
+    let mut v1 = PortOneV1Config::sandbox(sandbox);
+    v1.retry = retry_policy();
     Config {
         addr,
         database_path: db.to_path_buf(),
         static_dir: Some(dist.to_path_buf()),
         portone,
+        portone_v1: Some(v1),
         toss: Some(TossConfig {
             retry: retry_policy(),
             ..TossConfig::sandbox(format!("{sandbox}/toss"))
@@ -292,6 +295,52 @@ impl Services {
         let status = resp.status().as_u16();
         let text = resp.text().await.with_context(|| format!("body of {url}"))?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// A call to the sandbox's PortOne V1 REST API (`/iamport` + `path`)
+    /// with a fresh access token: `(HTTP status, the envelope)`.
+    pub async fn v1_rest(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let base = format!("{}/iamport", self.sandbox_url());
+        let config = self.sandbox.config();
+        let token = self
+            .http
+            .post(format!("{base}/users/getToken"))
+            .json(&json!({ "imp_key": config.v1_imp_key, "imp_secret": config.v1_imp_secret }))
+            .send()
+            .await
+            .context("V1 getToken")?
+            .json::<Value>()
+            .await
+            .context("V1 token JSON")?;
+        let token = token["response"]["access_token"]
+            .as_str()
+            .with_context(|| format!("no V1 access token in {token}"))?
+            .to_owned();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+        let mut req = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .header("authorization", token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.with_context(|| format!("V1 request to {path}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.with_context(|| format!("body of V1 {path}"))?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// The sandbox's newest PortOne V1 payment of `merchant_uid`, `None` if
+    /// it has none.
+    pub async fn v1_payment(&self, merchant_uid: &str) -> anyhow::Result<Option<Value>> {
+        let (status, body) = self
+            .v1_rest("GET", &format!("/payments/find/{merchant_uid}"), None)
+            .await?;
+        match status {
+            200 => Ok(Some(body["response"].clone())),
+            404 => Ok(None),
+            _ => anyhow::bail!("V1 find {merchant_uid} at the sandbox: {status} {body}"),
+        }
     }
 
     /// How many times a PG window was opened for `payment_id`.

@@ -7,9 +7,10 @@
 //! webhook log and targets, info, schedules, attempts, and the state nudges
 //! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
 //! These nudges act on V2's records and answer and notify in V2's shapes.
-//! Provider test drivers and nudges (V2's `/__sandbox/pay`, ..., Toss's
-//! `/__sandbox/toss/...` with its own deposit) come from the providers
-//! (`portone_v2::admin_routes`, `toss::admin_routes`) and are mounted here
+//! Provider test drivers and nudges (V2's `/__sandbox/pay`, V1's
+//! `/__sandbox/v1/pay`, Toss's `/__sandbox/toss/...` with its own deposit)
+//! come from the providers (`portone_v2::admin_routes`,
+//! `portone_v1::admin_routes`, `toss::admin_routes`) and are mounted here
 //! under the same guards. The SDK-support routes (`/__sandbox/sdk/...`, the window page) are
 //! not admin routes: see `window/` and `portone_v2/sdk.rs`.
 
@@ -331,6 +332,14 @@ async fn info(State(st): State<AppState>) -> Json<Value> {
         "webhookUrls": c.webhook_urls,
         "allowExternalWebhooks": c.allow_external_webhooks,
         "toss": crate::toss::info(&st),
+        "v1": {
+            "userCode": c.v1_user_code,
+            "impKey": c.v1_imp_key,
+            "impSecret": c.v1_imp_secret,
+            "tokenTtlSecs": c.v1_token_ttl.as_secs(),
+            "sdkUrl": "/v1/iamport.js",
+            "restBase": "/iamport/",
+        },
     }))
 }
 

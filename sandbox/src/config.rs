@@ -1,4 +1,6 @@
-//! Sandbox configuration: store, channels, secrets, webhook targets and faults.
+//! Sandbox configuration: store, channels, secrets (PortOne V2's API and
+//! webhook secrets, PortOne V1's user code, `imp_key` and `imp_secret`),
+//! webhook targets and faults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +21,12 @@ pub const DEFAULT_WEBHOOK_SECRET: &str = "whsec_cG9ydG9uZS1zYW5kYm94LXdlYmhvb2st
 pub const DEFAULT_TOSS_CLIENT_KEY: &str = "test_ck_sandboxTossPaymentsClientKey";
 /// The default Toss Payments secret key (`Authorization: Basic base64("<secretKey>:")`).
 pub const DEFAULT_TOSS_SECRET_KEY: &str = "test_sk_sandboxTossPaymentsSecretKey";
+/// The default PortOne V1 merchant identification code (`IMP.init("imp00000000")`).
+pub const DEFAULT_V1_USER_CODE: &str = "imp00000000";
+/// The default PortOne V1 REST API key (`imp_key` of `POST /iamport/users/getToken`).
+pub const DEFAULT_V1_IMP_KEY: &str = "sandbox-imp-key";
+/// The default PortOne V1 REST API secret (`imp_secret`).
+pub const DEFAULT_V1_IMP_SECRET: &str = "sandbox-imp-secret";
 /// Key of the default TossPay (`tosspay_v2`) channel.
 pub const TOSSPAY_CHANNEL_KEY: &str = "channel-key-sandbox-tosspay";
 /// Key of the default card channel (`nice_v2`).
@@ -173,6 +181,15 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// When set, state is loaded from and saved to this JSON file.
     pub state_file: Option<PathBuf>,
+    /// PortOne V1: the merchant identification code `IMP.init` must be given
+    /// (default `imp00000000`).
+    pub v1_user_code: String,
+    /// PortOne V1: the REST API key (`imp_key`, default `sandbox-imp-key`).
+    pub v1_imp_key: String,
+    /// PortOne V1: the REST API secret (`imp_secret`, default `sandbox-imp-secret`).
+    pub v1_imp_secret: String,
+    /// PortOne V1: how long an access token lives (default 30 minutes, as PortOne's).
+    pub v1_token_ttl: Duration,
     /// Toss Payments (direct) settings.
     pub toss: TossConfig,
 }
@@ -227,6 +244,10 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             state_file: None,
             toss: TossConfig::default(),
+            v1_user_code: DEFAULT_V1_USER_CODE.to_owned(),
+            v1_imp_key: DEFAULT_V1_IMP_KEY.to_owned(),
+            v1_imp_secret: DEFAULT_V1_IMP_SECRET.to_owned(),
+            v1_token_ttl: Duration::from_secs(30 * 60),
         }
     }
 }

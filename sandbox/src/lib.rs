@@ -1,7 +1,9 @@
 //! A local, stateful stand-in for PortOne V2: the browser SDK (`/v2/browser-sdk.js`),
 //! the PG window, the REST API (`/payments/...`, `/billing-keys/...`) and
 //! Standard-Webhooks-signed webhooks, with fault injection and an admin API
-//! under `/__sandbox/`; and for Toss Payments (direct): the SDK v2
+//! under `/__sandbox/`; for PortOne V1 (I'mport) with TossPay: the `IMP` SDK
+//! (`/v1/iamport.js`), the REST API under `/iamport/` and unsigned
+//! `notice_url` webhooks; and for Toss Payments (direct): the SDK v2
 //! (`/toss/v2/standard`), the REST API (`/toss/v1/...`) and unsigned webhooks.
 //!
 //! ```no_run
@@ -16,14 +18,17 @@
 //! `store.rs` (state), `api.rs` (error and body conventions), `faults.rs`
 //! (REST fault guard), `webhook.rs` (delivery), `window/` (the PG window) and
 //! `admin.rs` (`/__sandbox/...`); each provider in its own module
-//! (`portone_v2/`, `toss/`) with its SDK script, REST API, JSON views and webhook
-//! format. [`spawn`] builds the state; `app` merges the routers.
+//! (`portone_v2/`, `portone_v1/`, `toss/`) with its SDK script, REST API, JSON
+//! views and webhook format. [`spawn`] builds the state; `app` merges the routers.
 #![deny(missing_docs)]
+// `json!` bodies as large as V1's `Payment` need more than the default 128.
+#![recursion_limit = "256"]
 
 mod admin;
 mod api;
 mod config;
 mod faults;
+mod portone_v1;
 mod portone_v2;
 mod store;
 mod toss;
@@ -42,8 +47,8 @@ use tracing::Level;
 
 pub use config::{
     default_channels, Channel, Faults, SandboxConfig, TossConfig, WebhookFaults, CARD_CHANNEL_KEY, DEFAULT_ADDR,
-    DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_TOSS_CLIENT_KEY, DEFAULT_TOSS_SECRET_KEY, DEFAULT_WEBHOOK_SECRET,
-    TOSSPAY_CHANNEL_KEY,
+    DEFAULT_API_SECRET, DEFAULT_STORE_ID, DEFAULT_TOSS_CLIENT_KEY, DEFAULT_TOSS_SECRET_KEY, DEFAULT_V1_IMP_KEY,
+    DEFAULT_V1_IMP_SECRET, DEFAULT_V1_USER_CODE, DEFAULT_WEBHOOK_SECRET, TOSSPAY_CHANNEL_KEY,
 };
 
 use faults::FaultState;
@@ -99,11 +104,14 @@ impl RunningSandbox {
 fn app(st: AppState) -> Router {
     Router::new()
         .merge(portone_v2::router(st.clone()))
+        .merge(portone_v1::router(st.clone()))
         .merge(toss::router(st.clone()))
         .merge(window::router())
         .merge(admin::router(
             st.clone(),
-            portone_v2::admin_routes().merge(toss::admin_routes()),
+            portone_v2::admin_routes()
+                .merge(portone_v1::admin_routes())
+                .merge(toss::admin_routes()),
         ))
         .fallback(|| async {
             api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "NOT_FOUND", "no such sandbox route")
@@ -150,6 +158,7 @@ pub async fn spawn(mut config: SandboxConfig) -> anyhow::Result<RunningSandbox> 
     config.addr = listener.local_addr()?;
     let state = new_state(&config, load_store(&config)?)?;
     portone_v2::resume(&state);
+    portone_v1::resume(&state);
     toss::resume(&state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());

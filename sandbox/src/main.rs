@@ -1,4 +1,4 @@
-//! `cargo run -p portone-sandbox`: serve the PortOne V2 and Toss Payments sandbox.
+//! `cargo run -p portone-sandbox`: serve the sandbox (PortOne V2, PortOne V1 with TossPay, Toss Payments).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::Parser;
 use portone_sandbox::{Channel, Faults, SandboxConfig};
 use serde::Deserialize;
 
-/// A local, stateful stand-in for PortOne V2 and Toss Payments (SDK, PG window, REST API, webhooks).
+/// A local, stateful stand-in for PortOne V2, PortOne V1 and Toss Payments (SDKs, PG window, REST APIs, webhooks).
 /// Precedence: built-in defaults < `--config` file < flags / environment.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -82,6 +82,18 @@ struct Args {
     /// Fault: drop every webhook.
     #[arg(long)]
     webhook_drop: bool,
+    /// PortOne V1: the merchant identification code `IMP.init` takes (default imp00000000).
+    #[arg(long, env = "SANDBOX_V1_USER_CODE")]
+    v1_user_code: Option<String>,
+    /// PortOne V1: the REST `imp_key` (default sandbox-imp-key).
+    #[arg(long, env = "SANDBOX_V1_IMP_KEY")]
+    v1_imp_key: Option<String>,
+    /// PortOne V1: the REST `imp_secret` (default sandbox-imp-secret).
+    #[arg(long, env = "SANDBOX_V1_IMP_SECRET")]
+    v1_imp_secret: Option<String>,
+    /// PortOne V1: access token lifetime in seconds (default 1800).
+    #[arg(long, env = "SANDBOX_V1_TOKEN_TTL_SECS")]
+    v1_token_ttl_secs: Option<u64>,
 }
 
 /// The config file: every field optional, camelCase.
@@ -104,6 +116,10 @@ struct FileConfig {
     toss_secret_key: Option<String>,
     toss_confirm_ttl_ms: Option<u64>,
     toss_ready_ttl_ms: Option<u64>,
+    v1_user_code: Option<String>,
+    v1_imp_key: Option<String>,
+    v1_imp_secret: Option<String>,
+    v1_token_ttl_secs: Option<u64>,
 }
 
 fn load_file(path: &PathBuf) -> anyhow::Result<FileConfig> {
@@ -131,8 +147,14 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
             channels,
             webhook_urls,
             allow_external_webhooks,
-            faults
+            faults,
+            v1_user_code,
+            v1_imp_key,
+            v1_imp_secret
         );
+        if let Some(secs) = f.v1_token_ttl_secs {
+            c.v1_token_ttl = Duration::from_secs(secs);
+        }
         if let Some(ms) = f.webhook_retry_base_ms {
             c.webhook_retry_base = Duration::from_millis(ms);
         }
@@ -209,6 +231,19 @@ fn build_config(args: Args) -> anyhow::Result<SandboxConfig> {
     c.faults.webhook.duplicate |= args.webhook_duplicate;
     c.faults.webhook.reorder |= args.webhook_reorder;
     c.faults.webhook.drop |= args.webhook_drop;
+    if let Some(v) = args.v1_user_code {
+        c.v1_user_code = v;
+    }
+    if let Some(v) = args.v1_imp_key {
+        c.v1_imp_key = v;
+    }
+    if let Some(v) = args.v1_imp_secret {
+        c.v1_imp_secret = v;
+    }
+    if let Some(secs) = args.v1_token_ttl_secs {
+        anyhow::ensure!(secs > 0, "--v1-token-ttl-secs must be positive");
+        c.v1_token_ttl = Duration::from_secs(secs);
+    }
     Ok(c)
 }
 
@@ -220,7 +255,9 @@ async fn main() -> anyhow::Result<()> {
     let config = build_config(Args::parse())?;
     let sandbox = portone_sandbox::spawn(config).await?;
     let c = sandbox.config();
-    println!("PortOne V2 + Toss Payments sandbox (TEST ONLY: these secrets are sandbox secrets, printed on purpose)");
+    println!(
+        "Sandbox: PortOne V2, PortOne V1 with TossPay, Toss Payments (TEST ONLY: these secrets are sandbox secrets, printed on purpose)"
+    );
     println!("  base URL        {}", sandbox.base_url());
     println!("  browser SDK     {}/v2/browser-sdk.js", sandbox.base_url());
     println!("  store id        {}", c.store_id);
@@ -260,6 +297,17 @@ async fn main() -> anyhow::Result<()> {
         println!("  state file      {}", p.display());
     }
     println!("  faults          {:?}", c.faults);
+    println!("PortOne V1 (I'mport) with TossPay");
+    println!(
+        "  V1 browser SDK  {}/v1/iamport.js   (IMP.init(\"{}\"))",
+        sandbox.base_url(),
+        c.v1_user_code
+    );
+    println!("  V1 REST base    {}/iamport/", sandbox.base_url());
+    println!("  V1 user code    {}", c.v1_user_code);
+    println!("  V1 imp_key      {}", c.v1_imp_key);
+    println!("  V1 imp_secret   {}", c.v1_imp_secret);
+    println!("  V1 token TTL    {:?}", c.v1_token_ttl);
     println!("  admin API       {}/__sandbox/ (loopback only)", sandbox.base_url());
     tokio::signal::ctrl_c().await?;
     sandbox.shutdown().await;
@@ -277,7 +325,7 @@ mod tests {
         let file = dir.join("sandbox.toml");
         std::fs::write(
             &file,
-            "apiSecret = \"from-file\"\nstoreId = \"store-file\"\n[faults]\nlatencyMs = 7\n",
+            "apiSecret = \"from-file\"\nstoreId = \"store-file\"\nv1UserCode = \"imp-from-file\"\nv1ImpKey = \"key-from-file\"\nv1TokenTtlSecs = 90\n[faults]\nlatencyMs = 7\n",
         )
         .expect("write");
         let args = Args::try_parse_from([
@@ -293,9 +341,15 @@ mod tests {
             "--webhook-retry-base-ms",
             "50",
             "--webhook-drop",
+            "--v1-imp-key",
+            "key-from-flag",
         ])
         .expect("args");
         let c = build_config(args).expect("config");
+        assert_eq!(c.v1_imp_key, "key-from-flag");
+        assert_eq!(c.v1_user_code, "imp-from-file");
+        assert_eq!(c.v1_imp_secret, portone_sandbox::DEFAULT_V1_IMP_SECRET);
+        assert_eq!(c.v1_token_ttl, Duration::from_secs(90));
         assert_eq!(c.api_secret, "from-flag");
         assert_eq!(c.store_id, "store-file");
         assert_eq!(c.faults.latency_ms, 7);

@@ -1,6 +1,7 @@
-//! The shared, provider-neutral state: what the sandbox remembers
-//! ([`Store`]: payments, billing keys, pre-registrations, schedules, window
-//! attempts and open window sessions, persisted to `state_file` when set) and
+//! The shared state: what the sandbox remembers ([`Store`]: payments,
+//! billing keys, pre-registrations, schedules, window attempts and open window
+//! sessions, plus PortOne V1's own maps in `Store::v1`, persisted to
+//! `state_file` when set) and
 //! the handle every handler gets ([`AppState`]: the store, the fault state, the
 //! webhook bookkeeping, background tasks and per-provider runtime state).
 //!
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use crate::config::SandboxConfig;
 use crate::faults::FaultState;
+use crate::portone_v1::records::V1Store;
 use crate::portone_v2::V2State;
 use crate::toss::records::TossStore;
 use crate::toss::TossState;
@@ -187,6 +189,10 @@ pub(crate) struct Store {
     /// Open and finished PG windows (`window/`), never persisted.
     #[serde(skip)]
     pub sessions: HashMap<String, Session>,
+    /// PortOne V1's records in their own maps (payments by `imp_uid`,
+    /// customers, schedules, tokens); absent in older state files.
+    #[serde(default)]
+    pub v1: V1Store,
 }
 
 /// Shared application state.

@@ -26,6 +26,8 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             "http://127.0.0.1:9/hook",
             "--toss-secret-key",
             "bin-toss-secret",
+            "--v1-imp-secret",
+            "bin-imp-secret",
         ])
         .env_remove("SANDBOX_ADDR")
         .env("SANDBOX_ALLOW_EXTERNAL_WEBHOOKS", "1")
@@ -72,6 +74,9 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             text.contains("bin-toss-secret") && text.contains("bin-toss-secret:"),
             "prints the Toss secret key and its Basic form: {text}"
         );
+        assert!(text.contains("/v1/iamport.js"), "prints the V1 SDK URL: {text}");
+        assert!(text.contains("imp00000000"), "prints the V1 user code");
+        assert!(text.contains("sandbox-imp-key") && text.contains("bin-imp-secret"));
         assert!(
             text.contains("any http(s) host"),
             "SANDBOX_ALLOW_EXTERNAL_WEBHOOKS=1 allows external noticeUrls: {text}"
@@ -100,6 +105,13 @@ async fn the_binary_prints_its_settings_and_serves_the_rest_api() {
             .await
             .expect("request");
         assert_eq!(res.status(), 404, "the Toss secret key flag is in effect");
+        let res = http
+            .post(format!("{base}/iamport/users/getToken"))
+            .form(&[("imp_key", "sandbox-imp-key"), ("imp_secret", "bin-imp-secret")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "--v1-imp-secret is the V1 secret");
     }
     drop(child);
 }

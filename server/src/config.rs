@@ -1,10 +1,11 @@
 //! Server configuration: where to listen, the database, PortOne settings,
 //! Toss Payments settings.
 //!
-//! Secrets (`api_secret`, `webhook_secrets`, Toss's `secret_key`, the admin
-//! token) are only ever read from the environment by the binary; [`Config`]'s
-//! `Debug` redacts them and they are never part of the browser's
-//! `ClientConfig` (which carries Toss's client key only).
+//! Secrets (`api_secret`, `webhook_secrets`, PortOne V1's `imp_secret`,
+//! Toss's `secret_key`, the admin token) are only ever read from the
+//! environment by the binary; [`Config`]'s `Debug` redacts them and they are
+//! never part of the browser's `ClientConfig` (which carries Toss's client
+//! key only).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,6 +38,18 @@ pub const LIVE_TOSS_SDK_URL: &str = "https://js.tosspayments.com/v2/standard";
 pub const DEFAULT_SANDBOX_TOSS_CLIENT_KEY: &str = "test_ck_sandboxTossPaymentsClientKey";
 /// The sandbox's Toss secret key (public, sandbox mode only).
 pub const DEFAULT_SANDBOX_TOSS_SECRET_KEY: &str = "test_sk_sandboxTossPaymentsSecretKey";
+/// PortOne V1's real REST API base (live mode).
+pub const LIVE_V1_API_BASE: &str = "https://api.iamport.kr";
+/// PortOne V1's browser SDK on its CDN (live mode).
+pub const LIVE_V1_SDK_URL: &str = "https://cdn.iamport.kr/v1/iamport.js";
+/// The sandbox's default V1 user code (`IMP.init`).
+pub const DEFAULT_SANDBOX_V1_USER_CODE: &str = "imp00000000";
+/// The sandbox's default V1 `imp_key`.
+pub const DEFAULT_SANDBOX_V1_IMP_KEY: &str = "sandbox-imp-key";
+/// The sandbox's default V1 `imp_secret`.
+pub const DEFAULT_SANDBOX_V1_IMP_SECRET: &str = "sandbox-imp-secret";
+/// The PG of PortOne V1 payments this shop accepts by default.
+pub const DEFAULT_V1_PG_PROVIDER: &str = "tosspay_v2";
 
 /// Whether the server takes real money: an explicit setting, never inferred
 /// from the API base.
@@ -110,6 +123,22 @@ pub enum ConfigError {
     /// A secret key configured as the (browser) client key.
     #[error("TOSS_CLIENT_KEY must be a client key (test_ck_/live_ck_): a secret key would be sent to every browser")]
     TossSecretAsClientKey,
+    /// Live mode with PortOne V1 on but without its real REST key and secret.
+    #[error(
+        "live mode with PortOne V1 needs PORTONE_V1_IMP_KEY and PORTONE_V1_IMP_SECRET (the REST API key and secret of your V1 console); they are missing or are the sandbox's public ones"
+    )]
+    LiveV1Secret,
+    /// Live mode with PortOne V1 against a non-https API.
+    #[error("live mode needs an https:// PORTONE_V1_API_BASE, got {0:?}")]
+    LiveV1ApiBase(String),
+    /// Sandbox mode with PortOne V1 pointed at the real V1 API.
+    #[error(
+        "sandbox mode must not talk to the real PortOne V1 API ({LIVE_V1_API_BASE}): set CHECKOUT_MODE=live with real secrets, or point PORTONE_V1_API_BASE at a sandbox's /iamport"
+    )]
+    SandboxAgainstLiveV1,
+    /// PortOne V1's mode differs from the server's.
+    #[error("PortOne V1 must run in the server's mode ({0}), not the other one")]
+    V1Mode(&'static str),
 }
 
 /// Timeouts and retry policy for PortOne calls.
@@ -252,6 +281,124 @@ impl fmt::Debug for PortOneConfig {
             .field("channel_key", &self.channel_key)
             .field("other_channel_keys", &self.other_channel_keys)
             .field("channel_pg", &self.channel_pg)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// How to reach PortOne V1 (I'mport) with TossPay (or the sandbox's
+/// stand-in at `/iamport`).
+#[derive(Clone)]
+pub struct PortOneV1Config {
+    /// Sandbox or live (explicit; the server's mode).
+    pub mode: Mode,
+    /// REST API base, without trailing slash (`https://api.iamport.kr`, the
+    /// sandbox's `http://127.0.0.1:8787/iamport`).
+    pub api_base: String,
+    /// REST API key (`imp_key` of `POST /users/getToken`).
+    pub imp_key: String,
+    /// REST API secret (`imp_secret`). Never logged.
+    pub imp_secret: String,
+    /// The merchant's user code (`IMP.init`, public).
+    pub user_code: String,
+    /// The TossPay channel key (`channelKey`, public).
+    pub channel_key: String,
+    /// The PG a payment must have been made with (`pg_provider`); anything
+    /// else is cancelled as suspected tampering.
+    pub pg_provider: String,
+    /// The PG merchant id (`pg_id`) a payment must carry, when set.
+    pub pg_id: Option<String>,
+    /// The browser SDK's URL.
+    pub sdk_url: String,
+    /// Webhook URL(s) sent with billing-key charges and schedules
+    /// (`notice_url`), when set; otherwise the console's.
+    pub notice_url: Option<String>,
+    /// Retry policy for every call.
+    pub retry: RetryPolicy,
+}
+
+impl PortOneV1Config {
+    /// Sandbox defaults against the sandbox at `sandbox_base` (its V1 REST
+    /// API is under `/iamport`, its SDK at `/v1/iamport.js`).
+    pub fn sandbox(sandbox_base: &str) -> Self {
+        let base = sandbox_base.trim_end_matches('/');
+        PortOneV1Config {
+            mode: Mode::Sandbox,
+            api_base: format!("{base}/iamport"),
+            imp_key: DEFAULT_SANDBOX_V1_IMP_KEY.to_owned(),
+            imp_secret: DEFAULT_SANDBOX_V1_IMP_SECRET.to_owned(),
+            user_code: DEFAULT_SANDBOX_V1_USER_CODE.to_owned(),
+            channel_key: DEFAULT_SANDBOX_CHANNEL_KEY.to_owned(),
+            pg_provider: DEFAULT_V1_PG_PROVIDER.to_owned(),
+            pg_id: None,
+            sdk_url: format!("{base}/v1/iamport.js"),
+            notice_url: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Live settings: the real V1 API and CDN, the merchant's own key,
+    /// secret, user code and channel.
+    pub fn live(
+        imp_key: impl Into<String>,
+        imp_secret: impl Into<String>,
+        user_code: impl Into<String>,
+        channel_key: impl Into<String>,
+    ) -> Self {
+        PortOneV1Config {
+            mode: Mode::Live,
+            api_base: LIVE_V1_API_BASE.to_owned(),
+            imp_key: imp_key.into(),
+            imp_secret: imp_secret.into(),
+            user_code: user_code.into(),
+            channel_key: channel_key.into(),
+            pg_provider: DEFAULT_V1_PG_PROVIDER.to_owned(),
+            pg_id: None,
+            sdk_url: LIVE_V1_SDK_URL.to_owned(),
+            notice_url: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Checks the mode's rules: live mode has a real key and secret and an
+    /// https API; sandbox mode never points at the real V1 API.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let base = self.api_base.trim_end_matches('/');
+        match self.mode {
+            Mode::Live => {
+                let sandbox_key = self.imp_key == DEFAULT_SANDBOX_V1_IMP_KEY;
+                let sandbox_secret = self.imp_secret == DEFAULT_SANDBOX_V1_IMP_SECRET;
+                if self.imp_key.trim().is_empty() || self.imp_secret.trim().is_empty() || sandbox_key || sandbox_secret
+                {
+                    return Err(ConfigError::LiveV1Secret);
+                }
+                if !base.starts_with("https://") {
+                    return Err(ConfigError::LiveV1ApiBase(self.api_base.clone()));
+                }
+            }
+            Mode::Sandbox => {
+                if base.eq_ignore_ascii_case(LIVE_V1_API_BASE) {
+                    return Err(ConfigError::SandboxAgainstLiveV1);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PortOneV1Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortOneV1Config")
+            .field("mode", &self.mode)
+            .field("api_base", &self.api_base)
+            .field("imp_key", &self.imp_key)
+            .field("imp_secret", &"<redacted>")
+            .field("user_code", &self.user_code)
+            .field("channel_key", &self.channel_key)
+            .field("pg_provider", &self.pg_provider)
+            .field("pg_id", &self.pg_id)
+            .field("sdk_url", &self.sdk_url)
+            .field("notice_url", &self.notice_url)
             .field("retry", &self.retry)
             .finish()
     }
@@ -433,6 +580,9 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     /// PortOne settings.
     pub portone: PortOneConfig,
+    /// PortOne V1 settings: `Some` serves the contract for V1 under `/v1`
+    /// (on by default in sandbox mode).
+    pub portone_v1: Option<PortOneV1Config>,
     /// Toss Payments settings, when the server also speaks Toss (mounted
     /// under `/toss`).
     pub toss: Option<TossConfig>,
@@ -456,6 +606,7 @@ impl Config {
             database_path: PathBuf::from("./data/checkout.db"),
             static_dir: None,
             portone: PortOneConfig::sandbox(DEFAULT_SANDBOX_BASE),
+            portone_v1: Some(PortOneV1Config::sandbox(DEFAULT_SANDBOX_BASE)),
             toss: Some(TossConfig::sandbox(format!("{DEFAULT_SANDBOX_BASE}/toss"))),
             sandbox_public_url: None,
             cors_origins: Vec::new(),
@@ -479,6 +630,16 @@ impl Config {
                 format!("{}/v2/browser-sdk.js", base.trim_end_matches('/'))
             }
         }
+    }
+
+    /// The V1 SDK URL shown to browsers (`None` when V1 is off): the
+    /// configured one, or in sandbox mode the public sandbox URL's when set.
+    pub fn v1_sdk_url(&self) -> Option<String> {
+        let v1 = self.portone_v1.as_ref()?;
+        Some(match (v1.mode, &self.sandbox_public_url) {
+            (Mode::Sandbox, Some(public)) => format!("{}/v1/iamport.js", public.trim_end_matches('/')),
+            _ => v1.sdk_url.clone(),
+        })
     }
 }
 
@@ -619,6 +780,64 @@ mod tests {
         assert_eq!(config.toss_sdk_url().as_deref(), Some(LIVE_TOSS_SDK_URL));
         config.toss = None;
         assert_eq!(config.toss_sdk_url(), None);
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_v1_secret() {
+        let mut config = Config::sandbox_default();
+        if let Some(v1) = config.portone_v1.as_mut() {
+            v1.imp_secret = "v1-super-secret".into();
+        }
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("v1-super-secret"), "{shown}");
+        assert!(shown.contains("imp00000000"), "{shown}");
+    }
+
+    #[test]
+    fn v1_is_on_by_default_in_sandbox_mode_against_the_sandboxs_iamport() {
+        let mut config = Config::sandbox_default();
+        let v1 = config.portone_v1.clone().expect("V1 on by default");
+        assert_eq!(v1.api_base, "http://127.0.0.1:8787/iamport");
+        assert_eq!(v1.validate(), Ok(()));
+        assert_eq!(
+            config.v1_sdk_url().as_deref(),
+            Some("http://127.0.0.1:8787/v1/iamport.js")
+        );
+        config.sandbox_public_url = Some("http://localhost:9000/".into());
+        assert_eq!(
+            config.v1_sdk_url().as_deref(),
+            Some("http://localhost:9000/v1/iamport.js")
+        );
+        config.portone_v1 = None;
+        assert_eq!(config.v1_sdk_url(), None);
+    }
+
+    #[test]
+    fn live_v1_refuses_missing_or_sandbox_secrets_and_plain_http() {
+        let live = |key: &str, secret: &str| PortOneV1Config::live(key, secret, "imp12345678", "ck").validate();
+        assert_eq!(live("key", "secret"), Ok(()));
+        assert_eq!(live("", "secret"), Err(ConfigError::LiveV1Secret));
+        assert_eq!(live("key", " "), Err(ConfigError::LiveV1Secret));
+        assert_eq!(
+            live(DEFAULT_SANDBOX_V1_IMP_KEY, "secret"),
+            Err(ConfigError::LiveV1Secret)
+        );
+        assert_eq!(
+            live("key", DEFAULT_SANDBOX_V1_IMP_SECRET),
+            Err(ConfigError::LiveV1Secret)
+        );
+        let mut plain = PortOneV1Config::live("key", "secret", "imp1", "ck");
+        plain.api_base = "http://api.iamport.kr".into();
+        assert!(matches!(plain.validate(), Err(ConfigError::LiveV1ApiBase(_))));
+        assert_eq!(PortOneV1Config::live("k", "s", "u", "c").sdk_url, LIVE_V1_SDK_URL);
+        assert!(ConfigError::LiveV1Secret.to_string().contains("PORTONE_V1_IMP_SECRET"));
+    }
+
+    #[test]
+    fn sandbox_v1_refuses_the_real_v1_api() {
+        let mut v1 = PortOneV1Config::sandbox(DEFAULT_SANDBOX_BASE);
+        v1.api_base = "https://api.iamport.kr/".into();
+        assert_eq!(v1.validate(), Err(ConfigError::SandboxAgainstLiveV1));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! # checkout-server
 //!
 //! The reference merchant backend for `portone-checkout`: server-owned
-//! orders, payment verification with PortOne V2 and with Toss Payments used
-//! directly (the server-side confirm with the secret key), webhooks,
-//! billing-key charges and schedules, refunds, on SQLite.
+//! orders, payment verification with PortOne V2, PortOne V1 with TossPay
+//! (under `/v1`) and Toss Payments used directly (under `/toss`: the
+//! server-side confirm with the secret key), Standard-Webhooks, V1
+//! `notice_url` and Toss webhooks, billing-key charges and schedules,
+//! refunds, on SQLite.
 //!
 //! The JSON contract it serves is [`portone_checkout::protocol`]; see
 //! `server/README.md` for the route-by-route description other backends can
@@ -33,11 +35,14 @@ pub mod shop_api;
 pub mod sync;
 mod toss_routes;
 mod webhook;
+mod webhook_v1;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Config, ConfigError, Limits, Mode, PortOneConfig, ReconcileConfig, RetryPolicy, TossConfig};
+pub use config::{
+    Config, ConfigError, Limits, Mode, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy, TossConfig,
+};
 pub use db::Db;
 pub use error::ApiError;
 pub use provider::portone_v2::PortOneClient;
@@ -150,6 +155,13 @@ impl AppState {
         config.portone.validate()?;
         let mut providers = Providers::default();
         providers.insert(Arc::new(provider::portone_v2::PortOneV2::new(&config.portone)?));
+        if let Some(v1) = &config.portone_v1 {
+            if v1.mode != config.portone.mode() {
+                return Err(ConfigError::V1Mode(config.portone.mode().as_str()).into());
+            }
+            v1.validate()?;
+            providers.insert(Arc::new(provider::portone_v1::PortOneV1::new(v1)?));
+        }
         if let Some(toss) = &config.toss {
             toss.validate(config.portone.mode())?;
             providers.insert(Arc::new(provider::toss::TossPayments::new(toss)?));

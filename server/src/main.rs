@@ -8,16 +8,18 @@ use std::time::Duration;
 use checkout_server::config::{
     Config, Limits, ReconcileConfig, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
     DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_TOSS_CLIENT_KEY, DEFAULT_SANDBOX_TOSS_SECRET_KEY,
-    DEFAULT_SANDBOX_WEBHOOK_SECRET, LIVE_API_BASE,
+    DEFAULT_SANDBOX_V1_IMP_KEY, DEFAULT_SANDBOX_V1_IMP_SECRET, DEFAULT_SANDBOX_V1_USER_CODE,
+    DEFAULT_SANDBOX_WEBHOOK_SECRET, DEFAULT_V1_PG_PROVIDER, LIVE_API_BASE, LIVE_V1_API_BASE, LIVE_V1_SDK_URL,
 };
-use checkout_server::{Mode, PortOneConfig, TossConfig};
+use checkout_server::{Mode, PortOneConfig, PortOneV1Config, TossConfig};
 use clap::Parser;
 
 /// Reference merchant backend for portone-checkout.
 ///
 /// Secrets come only from the environment: PORTONE_API_SECRET and
 /// PORTONE_WEBHOOK_SECRET (comma-separated, at most two, for rotation),
-/// TOSS_SECRET_KEY and CHECKOUT_ADMIN_TOKEN.
+/// TOSS_SECRET_KEY and CHECKOUT_ADMIN_TOKEN, and for PortOne V1
+/// PORTONE_V1_IMP_SECRET.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -93,6 +95,71 @@ struct Args {
     /// sandbox mode: the sandbox's.
     #[arg(long, env = "TOSS_CLIENT_KEY")]
     toss_client_key: Option<String>,
+    /// Serve PortOne V1 (TossPay) under /v1 too (`true`/`false`). Default:
+    /// on in sandbox mode, off in live mode (where it then needs
+    /// PORTONE_V1_IMP_KEY and PORTONE_V1_IMP_SECRET).
+    #[arg(long, env = "PORTONE_V1")]
+    portone_v1: Option<bool>,
+    /// PortOne V1 REST API base. Default: the sandbox's /iamport in sandbox
+    /// mode, `https://api.iamport.kr` in live mode.
+    #[arg(long, env = "PORTONE_V1_API_BASE")]
+    portone_v1_api_base: Option<String>,
+    /// PortOne V1 REST API key (`imp_key`). Default in sandbox mode: the
+    /// sandbox's.
+    #[arg(long, env = "PORTONE_V1_IMP_KEY")]
+    portone_v1_imp_key: Option<String>,
+    /// PortOne V1 user code (`IMP.init`).
+    #[arg(long, env = "PORTONE_V1_USER_CODE", default_value = DEFAULT_SANDBOX_V1_USER_CODE)]
+    portone_v1_user_code: String,
+    /// PortOne V1 TossPay channel key (`channelKey`).
+    #[arg(long, env = "PORTONE_V1_CHANNEL_KEY", default_value = DEFAULT_SANDBOX_CHANNEL_KEY)]
+    portone_v1_channel_key: String,
+    /// The PG V1 payments must be made with (`pg_provider`).
+    #[arg(long, env = "PORTONE_V1_PG_PROVIDER", default_value = DEFAULT_V1_PG_PROVIDER)]
+    portone_v1_pg_provider: String,
+    /// The PG merchant id V1 payments must carry (`pg_id`), if any.
+    #[arg(long, env = "PORTONE_V1_PG_ID")]
+    portone_v1_pg_id: Option<String>,
+    /// Webhook URL sent with V1 billing-key charges and schedules
+    /// (`notice_url`), e.g. `https://shop.example/v1/api/webhooks/portone-v1`.
+    #[arg(long, env = "PORTONE_V1_NOTICE_URL")]
+    portone_v1_notice_url: Option<String>,
+}
+
+/// PortOne V1's settings from the flags and the environment (`None`: off).
+fn portone_v1(args: &Args, mode: Mode) -> anyhow::Result<Option<PortOneV1Config>> {
+    let live = mode == Mode::Live;
+    if !args.portone_v1.unwrap_or(!live) {
+        return Ok(None);
+    }
+    let sandbox_base = args.portone_api_base.as_deref().unwrap_or(DEFAULT_SANDBOX_BASE);
+    let mut v1 = PortOneV1Config::sandbox(sandbox_base);
+    v1.mode = mode;
+    if live {
+        v1.api_base = LIVE_V1_API_BASE.into();
+        v1.sdk_url = LIVE_V1_SDK_URL.into();
+    }
+    if let Some(base) = &args.portone_v1_api_base {
+        v1.api_base = base.trim_end_matches('/').to_owned();
+    }
+    match (&args.portone_v1_imp_key, secret_env("PORTONE_V1_IMP_SECRET")) {
+        (Some(key), Some(secret)) => {
+            v1.imp_key = key.clone();
+            v1.imp_secret = secret;
+        }
+        _ if live => anyhow::bail!("{}", checkout_server::ConfigError::LiveV1Secret),
+        (key, secret) => {
+            v1.imp_key = key.clone().unwrap_or_else(|| DEFAULT_SANDBOX_V1_IMP_KEY.into());
+            v1.imp_secret = secret.unwrap_or_else(|| DEFAULT_SANDBOX_V1_IMP_SECRET.into());
+        }
+    }
+    v1.user_code = args.portone_v1_user_code.clone();
+    v1.channel_key = args.portone_v1_channel_key.clone();
+    v1.pg_provider = args.portone_v1_pg_provider.clone();
+    v1.pg_id = args.portone_v1_pg_id.clone().filter(|s| !s.trim().is_empty());
+    v1.notice_url = args.portone_v1_notice_url.clone().filter(|s| !s.trim().is_empty());
+    v1.validate()?;
+    Ok(Some(v1))
 }
 
 fn secret_env(name: &str) -> Option<String> {
@@ -150,6 +217,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let mode = Mode::parse(&args.mode)?;
+    let portone_v1 = portone_v1(&args, mode)?;
     let default_base = match mode {
         Mode::Sandbox => DEFAULT_SANDBOX_BASE,
         Mode::Live => LIVE_API_BASE,
@@ -203,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
         static_dir: args.static_dir,
         portone,
         toss,
+        portone_v1,
         sandbox_public_url: args.sandbox_public_url,
         cors_origins: args.cors_origins,
         reconcile: ReconcileConfig {

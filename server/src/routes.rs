@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::provider::{ProviderError, ProviderKind};
 use crate::shop_api::{
     routes as shop_paths, ChannelConfig, ChargeResult, ClientConfig, PrepareItem, Product, CONFIG_PATH,
-    IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH,
+    IDEMPOTENCY_KEY_HEADER, PRODUCTS_PATH, V1_PREFIX, V1_WEBHOOK_PATH,
 };
 use crate::sync::{sync_payment, Synced};
 use crate::{
@@ -253,8 +253,17 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
     let mut api = mount(ProviderKind::PortOneV2)
         .route(WEBHOOK_PATH, post(crate::webhook::receive))
         .route("/api", any(api_not_found))
-        .route("/api/{*rest}", any(api_not_found))
-        .method_not_allowed_fallback(method_not_allowed);
+        .route("/api/{*rest}", any(api_not_found));
+    // PortOne V1, when configured: the same contract under /v1, plus V1's
+    // notice_url webhook.
+    if state.config.portone_v1.is_some() {
+        let v1 = mount(ProviderKind::PortOneV1)
+            .route(V1_WEBHOOK_PATH, post(crate::webhook_v1::receive))
+            .route("/api", any(api_not_found))
+            .route("/api/{*rest}", any(api_not_found))
+            .method_not_allowed_fallback(method_not_allowed);
+        api = api.nest(V1_PREFIX, v1);
+    }
     // Toss Payments, when configured: the same contract under /toss, plus
     // Toss's own webhook and admin routes.
     if state.config.toss.is_some() {
@@ -264,7 +273,9 @@ pub(crate) fn router_with_cleanup(state: AppState) -> (Router, Option<Task>) {
             .method_not_allowed_fallback(method_not_allowed);
         api = api.nest(crate::toss_routes::PREFIX, toss);
     }
-    let api = api.layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let api = api
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let router = match &state.config.static_dir {
         Some(dir) => {
             // `.br`/`.gz` copies next to a file are sent to browsers that
@@ -297,37 +308,76 @@ pub(crate) fn router(state: AppState) -> Router {
     router_with_cleanup(state).0
 }
 
-async fn client_config(State(state): State<AppState>, Extension(kind): Extension<ProviderKind>) -> Json<ClientConfig> {
-    if kind == ProviderKind::Toss {
-        // The client key only: the secret key never leaves the server.
-        let client_key = state.config.toss.as_ref().map(|t| t.client_key.clone());
-        return Json(ClientConfig {
-            provider: kind.as_str().into(),
-            store_id: String::new(),
-            channels: Vec::new(),
-            sdk_url: state.config.toss_sdk_url().unwrap_or_default(),
-            mode: state.mode.as_str().into(),
-            toss_client_key: client_key,
-        });
+fn channel_label(pg: &str) -> String {
+    if pg.starts_with("tosspay") {
+        "토스페이".into()
+    } else {
+        pg.to_owned()
     }
-    let p = &state.config.portone;
-    Json(ClientConfig {
-        provider: kind.as_str().into(),
-        toss_client_key: None,
-        store_id: p.store_id.clone(),
-        channels: vec![ChannelConfig {
-            key: p.channel_key.clone(),
-            pg: p.channel_pg.clone(),
-            pay_method: "EASY_PAY".into(),
-            label: if p.channel_pg.starts_with("tosspay") {
-                "토스페이".into()
-            } else {
-                p.channel_pg.clone()
-            },
-        }],
-        sdk_url: state.config.sdk_url(),
-        mode: state.mode.as_str().into(),
-    })
+}
+
+async fn client_config(
+    State(state): State<AppState>,
+    Extension(kind): Extension<ProviderKind>,
+) -> Result<Json<ClientConfig>, ApiError> {
+    let mode = state.mode.as_str().to_owned();
+    let provider = kind.as_str().to_owned();
+    let no_provider = || ApiError::from(crate::sync::SyncError::NoProvider(kind.as_str()));
+    let config = match kind {
+        ProviderKind::PortOneV1 => {
+            let (Some(v1), Some(sdk_url)) = (&state.config.portone_v1, state.config.v1_sdk_url()) else {
+                return Err(no_provider());
+            };
+            ClientConfig {
+                // V1 has no store id: the user code identifies the merchant.
+                store_id: String::new(),
+                channels: vec![ChannelConfig {
+                    key: v1.channel_key.clone(),
+                    pg: v1.pg_provider.clone(),
+                    pay_method: "tosspay".into(),
+                    label: channel_label(&v1.pg_provider),
+                }],
+                sdk_url,
+                mode,
+                provider,
+                user_code: Some(v1.user_code.clone()),
+                toss_client_key: None,
+            }
+        }
+        ProviderKind::Toss => {
+            let (Some(toss), Some(sdk_url)) = (&state.config.toss, state.config.toss_sdk_url()) else {
+                return Err(no_provider());
+            };
+            // The client key only: the secret key never leaves the server.
+            ClientConfig {
+                store_id: String::new(),
+                channels: Vec::new(),
+                sdk_url,
+                mode,
+                provider,
+                user_code: None,
+                toss_client_key: Some(toss.client_key.clone()),
+            }
+        }
+        _ => {
+            let p = &state.config.portone;
+            ClientConfig {
+                store_id: p.store_id.clone(),
+                channels: vec![ChannelConfig {
+                    key: p.channel_key.clone(),
+                    pg: p.channel_pg.clone(),
+                    pay_method: "EASY_PAY".into(),
+                    label: channel_label(&p.channel_pg),
+                }],
+                sdk_url: state.config.sdk_url(),
+                mode,
+                provider,
+                user_code: None,
+                toss_client_key: None,
+            }
+        }
+    };
+    Ok(Json(config))
 }
 
 async fn products(State(state): State<AppState>) -> Result<Json<Vec<Product>>, ApiError> {
@@ -466,7 +516,7 @@ async fn prepare_payment(
     } else {
         first
     };
-    let payment_id = new_id::<PaymentId>("order")?;
+    let payment_id = new_id_for::<PaymentId>(kind, "order")?;
     state
         .db
         .insert_order(&NewOrder {
@@ -503,6 +553,29 @@ fn new_id<T: TryFrom<String, Error = IdError>>(prefix: &str) -> Result<T, ApiErr
         tracing::error!(error = %e, "generated an invalid id");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "retry later")
     })
+}
+
+/// A fresh id `{prefix}-{32 hex digits}` that `kind` accepts as an order's
+/// id (at most 40 characters for PortOne V1's `merchant_uid`, which a V1
+/// issuance's id becomes too).
+fn new_id_for<T>(kind: ProviderKind, prefix: &str) -> Result<T, ApiError>
+where
+    T: TryFrom<String, Error = IdError> + AsRef<str>,
+{
+    let id = new_id::<T>(prefix)?;
+    if !kind.accepts_payment_id(id.as_ref()) {
+        tracing::error!(
+            provider = kind.as_str(),
+            id = id.as_ref(),
+            "generated an id the provider does not accept"
+        );
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "retry later",
+        ));
+    }
+    Ok(id)
 }
 
 /// The order's status after a sync; when PortOne cannot be read, the
@@ -563,11 +636,14 @@ async fn payment_status(
 
 async fn prepare_billing_key(
     State(state): State<AppState>,
+    Extension(kind): Extension<ProviderKind>,
     RawBody(body): RawBody,
 ) -> Result<Json<BillingKeyPrepared>, ApiError> {
     let _req: portone_checkout::protocol::PrepareBillingKeyRequest =
         parse_optional_json(&body, "PrepareBillingKeyRequest")?;
-    let issue_id = new_id::<IssueId>("issue")?;
+    // PortOne V1 issues the key under the issuance id (its `customer_uid`
+    // and the `merchant_uid` of the issue), so it must fit V1's ids too.
+    let issue_id = new_id_for::<IssueId>(kind, "issue")?;
     let issue_name = format!("정기구독 (월 {SUBSCRIPTION_PRICE}원)");
     state
         .db
@@ -649,7 +725,17 @@ async fn register_billing_key(
             "billingKey is not usable at the payment provider (deleted or not issued)",
         ));
     }
-    if info.customer_id.as_deref() != Some(DEMO_CUSTOMER_ID) {
+    // A provider that does not report the key's customer (PortOne V1 keeps
+    // TossPay's customer id PG-side) is answered by the issuance this shop
+    // prepared for it.
+    let owner = match info.customer_id.clone() {
+        Some(c) => Some(c),
+        None => match info.issue_id.as_deref() {
+            Some(issue) => state.db.billing_issue_customer(issue).await?,
+            None => None,
+        },
+    };
+    if owner.as_deref() != Some(DEMO_CUSTOMER_ID) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "billing_key_customer_mismatch",
@@ -800,9 +886,9 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 fn charge_refusal(e: &ProviderError) -> Option<PgFailure> {
     match e {
         // A definitive refusal before any payment (unknown or deleted key,
-        // invalid request): the charge failed. PortOne's text is logged,
-        // never shown.
-        ProviderError::Api { status, kind, .. } if (400..500).contains(status) => Some(PgFailure {
+        // invalid request; a 4xx, or V1's refusal inside a 200): the charge
+        // failed. PortOne's text is logged, never shown.
+        ProviderError::Api { kind, .. } if e.is_refusal() => Some(PgFailure {
             code: Some(kind.clone()),
             message: Some("the charge could not be made with the registered payment method".into()),
             ..PgFailure::default()
@@ -826,7 +912,7 @@ async fn charge_subscription(
             "the subscription's billing key was deleted or its last charge failed; register a payment method again",
         ));
     }
-    let payment_id = new_id::<PaymentId>("charge")?;
+    let payment_id = new_id_for::<PaymentId>(sub.provider, "charge")?;
     let (payment_id, created) = state
         .db
         .claim_charge(

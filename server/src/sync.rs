@@ -346,8 +346,14 @@ fn next_charge_for(order: &Order) -> Option<NextCharge> {
         .due_at
         .unwrap_or_else(crate::db::unix_now)
         .max(crate::db::unix_now());
+    // 39 characters: within PortOne V1's 40-character `merchant_uid`.
+    let payment_id = format!("charge-{}", uuid::Uuid::new_v4().simple());
+    if !order.provider.accepts_payment_id(&payment_id) {
+        tracing::error!(provider = order.provider.as_str(), %payment_id, "generated a charge id the provider does not accept");
+        return None;
+    }
     Some(NextCharge {
-        payment_id: format!("charge-{}", uuid::Uuid::new_v4().simple()),
+        payment_id,
         order_name: order.order_name.clone(),
         total_amount: order.total_amount,
         currency: order.currency.clone(),

@@ -7,9 +7,11 @@
 //! | Method | Path | Request | Response |
 //! |---|---|---|---|
 //! | GET  | [`CONFIG_PATH`] | - | [`ClientConfig`] |
+//! | POST | `/v1` + [`V1_WEBHOOK_PATH`] | PortOne V1's `{imp_uid, merchant_uid, status}` | 200 (a trigger only) |
 //!
-//! Every path is also served under a provider's prefix (`/toss/api/...`
-//! for Toss Payments): [`TOSS_PREFIX`].
+//! Every path is also served under a provider's prefix (`/v1/api/...` for
+//! PortOne V1: [`V1_PREFIX`]; `/toss/api/...` for Toss Payments:
+//! [`TOSS_PREFIX`]).
 //! | GET  | [`PRODUCTS_PATH`] | - | `Vec<`[`Product`]`>` |
 //! | POST | `/api/payments` | [`PreparePaymentRequest`] (the demo's order) | `PreparedPayment` |
 //! | GET  | [`routes::SUBSCRIPTION`] ([`subscription_path`]) | - | `Subscription` |
@@ -133,11 +135,13 @@ pub struct ChannelConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientConfig {
-    /// The provider of this mount: `"portone_v2"` (the default when
-    /// absent) or `"toss"`.
+    /// The provider of this mount: [`PROVIDER_PORTONE_V2`] (the default when
+    /// absent, as older servers answer), [`PROVIDER_PORTONE_V1`] or
+    /// [`PROVIDER_TOSS`].
     #[serde(default = "default_provider")]
     pub provider: String,
-    /// PortOne store id (empty for Toss Payments).
+    /// PortOne store id (empty for PortOne V1, which has none, and for Toss
+    /// Payments).
     pub store_id: String,
     /// PortOne channels, first is the default (none for Toss Payments).
     pub channels: Vec<ChannelConfig>,
@@ -145,15 +149,31 @@ pub struct ClientConfig {
     pub sdk_url: String,
     /// `"sandbox"` or `"live"`.
     pub mode: String,
+    /// PortOne V1: the merchant's user code for `IMP.init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_code: Option<String>,
     /// Toss Payments' client key (`test_ck_`/`live_ck_`, public): the only
     /// Toss key the browser ever gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toss_client_key: Option<String>,
 }
 
+/// [`ClientConfig::provider`] of PortOne V2.
+pub const PROVIDER_PORTONE_V2: &str = "portone_v2";
+/// [`ClientConfig::provider`] of PortOne V1.
+pub const PROVIDER_PORTONE_V1: &str = "portone_v1";
+/// [`ClientConfig::provider`] of Toss Payments (direct).
+pub const PROVIDER_TOSS: &str = "toss";
+
 fn default_provider() -> String {
-    "portone_v2".into()
+    PROVIDER_PORTONE_V2.into()
 }
+
+/// Where the reference backend serves the same routes for PortOne V1
+/// (`/v1/api/payments`, `/v1/api/config`, ...), and the demo its V1 shop.
+pub const V1_PREFIX: &str = "/v1";
+/// PortOne V1's `notice_url` webhook under [`V1_PREFIX`].
+pub const V1_WEBHOOK_PATH: &str = "/api/webhooks/portone-v1";
 
 /// Response of `POST /api/subscriptions/{id}/charge`: the charge made with
 /// the stored key, and the next charge scheduled with PortOne.
@@ -194,23 +214,41 @@ mod tests {
     }
 
     #[test]
-    fn a_config_without_a_provider_is_portone_v2_and_the_toss_client_key_is_optional() {
+    fn a_config_without_a_provider_is_portone_v2_and_each_provider_carries_its_own_keys() {
         let v2: ClientConfig = serde_json::from_value(json!({
             "storeId": "store-sandbox", "channels": [], "sdkUrl": "x", "mode": "sandbox"
         }))
         .expect("deserialize");
-        assert_eq!((v2.provider.as_str(), v2.toss_client_key), ("portone_v2", None));
+        assert_eq!(
+            (v2.provider.as_str(), v2.toss_client_key, v2.user_code),
+            (PROVIDER_PORTONE_V2, None, None)
+        );
         let toss = ClientConfig {
-            provider: "toss".into(),
+            provider: PROVIDER_TOSS.into(),
             store_id: String::new(),
             channels: Vec::new(),
             sdk_url: "http://127.0.0.1:8787/toss/v2/standard".into(),
             mode: "sandbox".into(),
+            user_code: None,
             toss_client_key: Some("test_ck_x".into()),
         };
         let v = serde_json::to_value(&toss).expect("serialize");
         assert_eq!(v["tossClientKey"], "test_ck_x");
         assert_eq!(v["provider"], "toss");
+        assert!(v.get("userCode").is_none());
+        let v1 = ClientConfig {
+            store_id: String::new(),
+            channels: Vec::new(),
+            sdk_url: "https://cdn.iamport.kr/v1/iamport.js".into(),
+            mode: "live".into(),
+            provider: PROVIDER_PORTONE_V1.into(),
+            user_code: Some("imp12345678".into()),
+            toss_client_key: None,
+        };
+        let v = serde_json::to_value(&v1).expect("serialize");
+        assert_eq!(v["provider"], "portone_v1");
+        assert_eq!(v["userCode"], "imp12345678");
+        assert!(v.get("tossClientKey").is_none());
     }
 
     #[test]

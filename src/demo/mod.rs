@@ -4,11 +4,13 @@
 //! `GET /api/config`, so the same build runs against the sandbox and
 //! against real PortOne keys.
 //!
-//! The same shop runs on two providers, picked by the path: PortOne V2 at
-//! `/` (and `/subscribe`), Toss Payments used directly at `/toss/` (and
-//! `/toss/subscribe`), whose backend routes live under `/toss/api/...`
-//! and whose gateway is built from `GET /toss/api/config` (the client key
-//! only). The DOM contract is the same on both.
+//! The same shop runs on three providers, picked by the path: PortOne V2 at
+//! `/` (and `/subscribe`), PortOne V1 with TossPay at `/v1/` (and
+//! `/v1/subscribe`), Toss Payments used directly at `/toss/` (and
+//! `/toss/subscribe`). Under a prefix the shop talks to the backend's
+//! routes under the same prefix (`/v1/api/...`, `/toss/api/...`) and builds
+//! its gateway from that prefix's `/api/config`, which names the provider
+//! (Toss: the client key only). The DOM contract is the same on all three.
 //!
 //! Test flags in the query: `lang=en`, `window=popup` (PC window type),
 //! `expires_in=<seconds>` (TossPay `expiredTime`), `redirect=1` (Toss: the
@@ -18,12 +20,14 @@ pub mod api;
 mod client;
 
 use api::{
-    ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH, TOSS_PREFIX,
+    ChargeResult, ClientConfig, PrepareItem, PreparePaymentRequest, Product, CONFIG_PATH, PRODUCTS_PATH,
+    PROVIDER_PORTONE_V1, PROVIDER_TOSS, TOSS_PREFIX, V1_PREFIX, V1_WEBHOOK_PATH,
 };
 use leptos::prelude::*;
 use portone_checkout::components::{Checkout, CheckoutProvider, IssueBillingKey};
-use portone_checkout::gateway::{Gateway, PortOneV2, TossPayments};
+use portone_checkout::gateway::{Gateway, PortOneV1, PortOneV2, TossPayments};
 use portone_checkout::i18n::Lang;
+use portone_checkout::model::portone_v1;
 use portone_checkout::model::portone_v2::{PaymentOptions, PgProvider, WindowType, WindowTypes};
 use portone_checkout::model::toss::TossPaymentOptions;
 use portone_checkout::protocol::{PaymentStatus, Subscription};
@@ -57,13 +61,23 @@ fn path() -> String {
         .unwrap_or_default()
 }
 
-/// The provider's path prefix of this page (`""` for PortOne V2, `/toss`
-/// for Toss Payments) and the rest of the path.
+/// The provider's path prefix of this page (`""` for PortOne V2, `/v1`
+/// for PortOne V1, `/toss` for Toss Payments) and the rest of the path.
 fn split_prefix(path: &str) -> (&'static str, &str) {
-    match path.strip_prefix(TOSS_PREFIX) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => (TOSS_PREFIX, rest),
-        _ => ("", path),
+    for prefix in [V1_PREFIX, TOSS_PREFIX] {
+        match path.strip_prefix(prefix) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => return (prefix, rest),
+            _ => {}
+        }
     }
+    ("", path)
+}
+
+/// The page's origin (`http://127.0.0.1:8080`).
+fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
 }
 
 fn won(amount: i64) -> String {
@@ -96,7 +110,8 @@ pub fn App() -> impl IntoView {
                     <a href=format!("{prefix}/")>{if en { "Shop" } else { "상점" }}</a>
                     <a href=format!("{prefix}/subscribe")>{if en { "Subscription" } else { "정기 구독" }}</a>
                     <a href="/" data-testid="provider-portone" aria-current=(prefix.is_empty()).then_some("page")>"PortOne V2"</a>
-                    <a href=format!("{TOSS_PREFIX}/") data-testid="provider-toss" aria-current=(!prefix.is_empty()).then_some("page")>"Toss Payments"</a>
+                    <a href=format!("{V1_PREFIX}/") data-testid="provider-portone-v1" aria-current=(prefix == V1_PREFIX).then_some("page")>"PortOne V1"</a>
+                    <a href=format!("{TOSS_PREFIX}/") data-testid="provider-toss" aria-current=(prefix == TOSS_PREFIX).then_some("page")>"Toss Payments"</a>
                 </nav>
             </header>
             <main class="demo__main">
@@ -123,11 +138,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The gateway `/api/config` describes: Toss Payments with its client key,
-/// or PortOne V2 with its first channel.
-fn gateway(cfg: ClientConfig, flags: &Flags) -> Result<Gateway, String> {
-    if cfg.provider == "toss" {
-        let client_key = cfg.toss_client_key.ok_or("/toss/api/config has no tossClientKey")?;
+/// The gateway `{prefix}/api/config` describes (its `provider`): PortOne V1
+/// with its user code, Toss Payments with its client key, or PortOne V2
+/// with its first channel.
+fn gateway(cfg: ClientConfig, flags: &Flags, prefix: &str) -> Result<Gateway, String> {
+    if cfg.provider == PROVIDER_TOSS {
+        let client_key = cfg
+            .toss_client_key
+            .ok_or_else(|| format!("{prefix}{CONFIG_PATH} has no tossClientKey"))?;
         return Ok(TossPayments::new(client_key)
             .sdk_url(cfg.sdk_url)
             .payment_options(TossPaymentOptions {
@@ -136,7 +154,33 @@ fn gateway(cfg: ClientConfig, flags: &Flags) -> Result<Gateway, String> {
             })
             .into());
     }
-    let channel = cfg.channels.first().cloned().ok_or("/api/config lists no channel")?;
+    let channel = cfg
+        .channels
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("{prefix}{CONFIG_PATH} lists no channel"))?;
+    if cfg.provider == PROVIDER_PORTONE_V1 {
+        let user_code = cfg
+            .user_code
+            .ok_or_else(|| format!("{prefix}{CONFIG_PATH} names PortOne V1 without a user code"))?;
+        // V1's notice_url: this shop's own V1 webhook.
+        let notice_urls = vec![format!("{}{prefix}{V1_WEBHOOK_PATH}", origin())];
+        return Ok(PortOneV1::new(user_code)
+            .channel_key(channel.key)
+            .sdk_url(cfg.sdk_url)
+            .payment_options(portone_v1::PaymentOptions {
+                popup: flags.popup,
+                notice_urls: notice_urls.clone(),
+                tosspay_expires_in_secs: flags.expires_in,
+                ..portone_v1::PaymentOptions::default()
+            })
+            .billing_options(portone_v1::BillingOptions {
+                popup: flags.popup,
+                notice_urls,
+                ..portone_v1::BillingOptions::default()
+            })
+            .into());
+    }
     let pg = PgProvider::parse(&channel.pg).map_err(|e| e.to_string())?;
     let window_type = flags.popup.then_some(WindowTypes {
         pc: Some(WindowType::Popup),
@@ -156,8 +200,8 @@ fn gateway(cfg: ClientConfig, flags: &Flags) -> Result<Gateway, String> {
 
 #[component]
 fn Shop(cfg: ClientConfig, flags: Flags, subscribe: bool, prefix: &'static str) -> impl IntoView {
-    let toss = cfg.provider == "toss";
-    let gateway = match gateway(cfg, &flags) {
+    let toss = cfg.provider == PROVIDER_TOSS;
+    let gateway = match gateway(cfg, &flags, prefix) {
         Ok(g) => g,
         Err(e) => return view! { <p class="demo__error" data-testid="config-error">{e}</p> }.into_any(),
     };

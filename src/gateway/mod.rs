@@ -10,17 +10,21 @@
 //! - [`script`]: loads an SDK script once (shared by every gateway).
 //! - [`PortOneV2`]: `window.PortOne` (`requestPayment`,
 //!   `requestIssueBillingKey`).
+//! - [`PortOneV1`]: `window.IMP` (`IMP.init`, `IMP.request_pay` with its
+//!   callback) for TossPay.
 //! - [`TossPayments`]: `window.TossPayments` (Toss Payments' SDK v2, used
 //!   directly: `requestPayment`, `requestBillingAuth`), with the client key
 //!   only.
 
 mod error;
 pub(crate) mod js;
+pub mod portone_v1;
 pub mod portone_v2;
 pub mod script;
 pub mod toss;
 
 pub use error::{RawJs, SdkError};
+pub use portone_v1::PortOneV1;
 pub use portone_v2::{PortOneV2, DEFAULT_SDK_URL};
 pub use script::{load_script, LoaderOptions};
 pub use toss::TossPayments;

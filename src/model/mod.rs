@@ -4,6 +4,9 @@
 //! - [`portone_v2`]: PortOne V2 (`PortOne.requestPayment`,
 //!   `requestIssueBillingKey`): requests, outcomes, return URLs and
 //!   validation that reports every violation at once.
+//! - [`portone_v1`]: PortOne V1 with TossPay (`IMP.request_pay`): the
+//!   payment and billing-key requests, the callback and the redirect
+//!   return, validation, order ids that fit V1.
 //! - [`toss`]: Toss Payments used directly (SDK v2 `requestPayment`,
 //!   `requestBillingAuth`): requests, the promise's result, the
 //!   success/fail URLs and validation.
@@ -12,6 +15,7 @@
 
 pub(crate) mod answer;
 pub mod json;
+pub mod portone_v1;
 pub mod portone_v2;
 pub mod rules;
 pub mod toss;

@@ -137,8 +137,8 @@ impl PgFailure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteRequest {
-    /// The provider's reference of the attempt: PortOne V2's `txId`, Toss
-    /// Payments' `paymentKey` (sent as `txId`).
+    /// The provider's reference of the attempt: PortOne V2's `txId`, PortOne
+    /// V1's `imp_uid`, Toss Payments' `paymentKey` (sent as `txId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<String>,
     /// The failure the window or the URL reported, if any.

@@ -94,8 +94,8 @@ pub fn demo(_args: &[String]) -> i32 {
         return 1;
     }
     println!(
-        "\n== demo ready: open http://{SERVER_ADDR}/ (PortOne V2) or http://{SERVER_ADDR}/toss/ (Toss Payments)  \
-         (sandbox at http://{SANDBOX_ADDR}; Ctrl-C stops both)\n"
+        "\n== demo ready: open http://{SERVER_ADDR}/ (PortOne V2), http://{SERVER_ADDR}/v1/ (PortOne V1) or \
+         http://{SERVER_ADDR}/toss/ (Toss Payments)  (sandbox at http://{SANDBOX_ADDR}; Ctrl-C stops both)\n"
     );
     // Runs until a child exits (or Ctrl-C ends us and, with us, them).
     loop {

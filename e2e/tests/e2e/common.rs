@@ -192,6 +192,13 @@ pub async fn assert_clean_url(env: &Env) -> anyhow::Result<()> {
                 "pgCode",
                 "pgMessage",
                 "billingKey",
+                // PortOne V1's return.
+                "imp_uid",
+                "merchant_uid",
+                "imp_success",
+                "error_code",
+                "error_msg",
+                "customer_uid",
             ]
             .contains(&k.as_str())
         })

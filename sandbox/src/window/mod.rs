@@ -30,9 +30,8 @@ use tower_http::cors::CorsLayer;
 
 use crate::api::JsonBody;
 use crate::config::SandboxConfig;
-use crate::portone_v2;
 use crate::store::{AppState, Store};
-use crate::toss;
+use crate::{portone_v1, portone_v2, toss};
 
 /// The window routes: the page (no CORS) and the completion route (CORS: the
 /// SDK script on the merchant's origin calls it when the overlay or popup closes).
@@ -139,6 +138,8 @@ pub(crate) struct View {
 pub(crate) enum Task {
     /// PortOne V2 `requestPayment` / `requestIssueBillingKey` (or their drivers).
     PortOneV2(portone_v2::checkout::Task),
+    /// PortOne V1 `IMP.request_pay` (payment or billing key), or its driver.
+    PortOneV1(portone_v1::checkout::Task),
     /// Toss Payments `requestPayment` / `requestBillingAuth` (or their drivers).
     Toss(toss::checkout::Task),
 }
@@ -155,6 +156,7 @@ impl Task {
     ) -> (Value, Vec<Emit>) {
         match self {
             Task::PortOneV2(t) => portone_v2::checkout::finish(config, s, t, outcome, now),
+            Task::PortOneV1(t) => portone_v1::checkout::finish(s, t, outcome, now),
             Task::Toss(t) => toss::checkout::finish(config, s, t, outcome, now),
         }
     }
@@ -163,6 +165,7 @@ impl Task {
     fn redirect_target(&self, redirect_url: &str, result: &Value) -> String {
         match self {
             Task::PortOneV2(_) => portone_v2::checkout::redirect_target(redirect_url, result),
+            Task::PortOneV1(_) => portone_v1::checkout::redirect_target(redirect_url, result),
             Task::Toss(_) => toss::checkout::redirect_target(redirect_url, result),
         }
     }

@@ -306,3 +306,101 @@ pub async fn toss_confirmed(sb: &RunningSandbox, order_id: &str, method: &str, a
     assert_eq!(s, 200, "{p}");
     key
 }
+
+// ---------- PortOne V1 ----------
+
+/// `POST /iamport/users/getToken` with the sandbox's default V1 keys; the access token.
+pub async fn v1_token(sb: &RunningSandbox) -> String {
+    let c = sb.config();
+    let res = client()
+        .post(format!("{}/iamport/users/getToken", sb.base_url()))
+        .json(&json!({"imp_key": c.v1_imp_key, "imp_secret": c.v1_imp_secret}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(v["code"], 0, "{v}");
+    v["response"]["access_token"].as_str().expect("access_token").to_owned()
+}
+
+/// A V1 REST call (`path` under `/iamport`) with `Authorization: <token>`;
+/// returns the HTTP status and the whole envelope.
+pub async fn v1_call(sb: &RunningSandbox, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}/iamport{}", sb.base_url(), path);
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client().request(m, url).header("authorization", token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let json = res.json().await.unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// [`v1_call`] with a fresh token.
+pub async fn v1_api(sb: &RunningSandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let token = v1_token(sb).await;
+    v1_call(sb, &token, method, path, body).await
+}
+
+/// `request_pay` params for the default TossPay channel.
+pub fn v1_params(merchant_uid: &str, amount: i64) -> Value {
+    json!({
+        "channelKey": "channel-key-sandbox-tosspay",
+        "pay_method": "tosspay",
+        "merchant_uid": merchant_uid,
+        "name": "테스트 주문",
+        "amount": amount,
+        "buyer_name": "홍길동",
+        "buyer_tel": "010-1234-5678",
+        "custom_data": {"orderRef": 42},
+    })
+}
+
+/// `POST /__sandbox/v1/pay`: a whole `request_pay`; the callback object.
+pub async fn v1_pay(sb: &RunningSandbox, params: Value, outcome: &str) -> (u16, Value) {
+    admin(
+        sb,
+        "POST",
+        "/__sandbox/v1/pay",
+        Some(json!({"params": params, "outcome": outcome})),
+    )
+    .await
+}
+
+/// `request_pay` params of a TossPay billing-key window.
+pub fn v1_billing_params(customer_uid: &str, merchant_uid: &str) -> Value {
+    json!({
+        "channelKey": "channel-key-sandbox-tosspay",
+        "pay_method": "tosspay",
+        "merchant_uid": merchant_uid,
+        "name": "정기 구독 등록",
+        "amount": 0,
+        "customer_uid": customer_uid,
+        "customer_id": "user-0001",
+        "buyer_name": "홍길동",
+        "buyer_email": "buyer@example.com",
+    })
+}
+
+/// Issues a billing key for `customer_uid` through the driver; the callback object.
+pub async fn v1_issue_billing_key(sb: &RunningSandbox, customer_uid: &str) -> Value {
+    let (s, r) = v1_pay(
+        sb,
+        v1_billing_params(customer_uid, &format!("issue-{customer_uid}")),
+        "approve",
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["success"], true, "{r}");
+    r
+}
+
+/// Asserts a V1 error envelope: `code != 0`, a message, `response: null`.
+pub fn assert_v1_error(v: &Value) {
+    assert!(v["code"].as_i64().is_some_and(|c| c != 0), "code != 0: {v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "message: {v}");
+    assert!(v.get("response").is_some_and(Value::is_null), "response: null: {v}");
+}

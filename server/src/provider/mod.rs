@@ -6,6 +6,8 @@
 //! module here and a registration in [`crate::AppState`]; the sync does not
 //! change.
 
+mod http;
+pub mod portone_v1;
 pub mod portone_v2;
 pub mod toss;
 
@@ -65,6 +67,13 @@ impl ProviderError {
     pub fn is_not_supported(&self) -> bool {
         self.kind() == Some(NOT_SUPPORTED)
     }
+
+    /// `true` for a definitive refusal of the request: a 4xx answer, or an
+    /// error a provider answers inside a 2xx envelope (PortOne V1's
+    /// `code != 0`). Not for no answer, 5xx or an unreadable answer.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ProviderError::Api { status, .. } if (200..300).contains(status) || (400..500).contains(status))
+    }
 }
 
 /// The error kind of [`ProviderError::not_supported`].
@@ -76,16 +85,19 @@ pub const NOT_SUPPORTED: &str = "NOT_SUPPORTED_BY_PROVIDER";
 pub enum ProviderKind {
     /// PortOne V2 (`PortOne.requestPayment`, `/payments/{paymentId}`).
     PortOneV2,
+    /// PortOne V1 with TossPay (`IMP.request_pay`, `/payments/find/{merchant_uid}`).
+    PortOneV1,
     /// Toss Payments used directly (`TossPayments(clientKey)`,
     /// `/v1/payments/confirm`).
     Toss,
 }
 
 impl ProviderKind {
-    /// The stored name (`portone_v2`, `toss`).
+    /// The stored name (`portone_v2`, `portone_v1`, `toss`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PortOneV2 => "portone_v2",
+            Self::PortOneV1 => "portone_v1",
             Self::Toss => "toss",
         }
     }
@@ -94,8 +106,21 @@ impl ProviderKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "portone_v2" => Some(Self::PortOneV2),
+            "portone_v1" => Some(Self::PortOneV1),
             "toss" => Some(Self::Toss),
             _ => None,
+        }
+    }
+
+    /// Whether this provider takes `id` as an order's payment id: the
+    /// checkout's rule, for PortOne V1 at most 40 characters
+    /// (`merchant_uid`), for Toss Payments at least 6 (`orderId`).
+    pub fn accepts_payment_id(self, id: &str) -> bool {
+        let checkout_rule = portone_checkout::protocol::check_id("paymentId", id).is_ok();
+        match self {
+            Self::PortOneV2 => checkout_rule,
+            Self::PortOneV1 => portone_checkout::model::portone_v1::MerchantUid::parse(id).is_ok(),
+            Self::Toss => checkout_rule && id.len() >= 6,
         }
     }
 }
@@ -269,5 +294,46 @@ impl Providers {
 impl std::fmt::Debug for Providers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_kinds_round_trip_through_their_stored_names() {
+        for kind in [ProviderKind::PortOneV2, ProviderKind::PortOneV1] {
+            assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ProviderKind::parse("toss"), None);
+    }
+
+    #[test]
+    fn v1_takes_payment_ids_of_at_most_40_characters_and_v2_of_64() {
+        let forty = "o".repeat(40);
+        let long = "o".repeat(41);
+        assert!(ProviderKind::PortOneV1.accepts_payment_id(&forty));
+        assert!(!ProviderKind::PortOneV1.accepts_payment_id(&long));
+        assert!(ProviderKind::PortOneV2.accepts_payment_id(&long));
+        assert!(!ProviderKind::PortOneV2.accepts_payment_id("a/b"));
+        assert!(!ProviderKind::PortOneV1.accepts_payment_id("a/b"));
+        assert!(ProviderKind::Toss.accepts_payment_id("order-1"));
+        assert!(!ProviderKind::Toss.accepts_payment_id("o-1"));
+    }
+
+    #[test]
+    fn a_refusal_is_a_4xx_or_an_error_inside_a_2xx_envelope_never_a_5xx_or_no_answer() {
+        let api = |status| ProviderError::Api {
+            status,
+            kind: "K".into(),
+            message: String::new(),
+        };
+        assert!(api(400).is_refusal());
+        assert!(api(200).is_refusal());
+        assert!(!api(500).is_refusal());
+        assert!(!api(502).is_refusal());
+        assert!(!ProviderError::Transport("x".into()).is_refusal());
+        assert!(!ProviderError::Decode("x".into()).is_refusal());
     }
 }

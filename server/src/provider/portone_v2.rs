@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::http::Endpoint;
 use super::{PaymentState, Provider, ProviderError, ProviderKind, ProviderPayment, ScheduleOutcome};
 use crate::config::{Mode, PortOneConfig, RetryPolicy};
 use futures::future::BoxFuture;
@@ -170,8 +171,7 @@ pub struct BillingKeyCharge {
 /// The PortOne client. Cheap to clone.
 #[derive(Clone)]
 pub struct PortOneClient {
-    http: reqwest::Client,
-    base: Url,
+    endpoint: Endpoint,
     secret: String,
     store_id: String,
     retry: RetryPolicy,
@@ -180,7 +180,7 @@ pub struct PortOneClient {
 impl std::fmt::Debug for PortOneClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortOneClient")
-            .field("base", &self.base.as_str())
+            .field("base", &self.endpoint.base().as_str())
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -195,23 +195,9 @@ enum Attempt {
 impl PortOneClient {
     /// Builds a client from the config.
     pub fn new(config: &PortOneConfig) -> Result<Self, ProviderError> {
-        let mut base = Url::parse(config.api_base.trim_end_matches('/'))
-            .map_err(|e| ProviderError::Decode(format!("invalid PortOne API base: {e}")))?;
-        if base.cannot_be_a_base() {
-            return Err(ProviderError::Decode("PortOne API base is not a base URL".into()));
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(config.retry.request_timeout)
-            .connect_timeout(config.retry.request_timeout)
-            .build()
-            .map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let endpoint = Endpoint::new(&config.api_base, &config.retry, "PortOne")?;
         Ok(PortOneClient {
-            http,
-            base,
+            endpoint,
             secret: config.api_secret.clone(),
             store_id: config.store_id.clone(),
             retry: config.retry.clone(),
@@ -219,21 +205,12 @@ impl PortOneClient {
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {
-        let mut url = self.base.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|_| ProviderError::Decode("PortOne API base is not a base URL".into()))?;
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
-            }
-        }
-        Ok(url)
+        self.endpoint.url(segments)
     }
 
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>) -> Attempt {
         let mut req = self
+            .endpoint
             .http
             .request(method.clone(), url.clone())
             .header("Authorization", format!("PortOne {}", self.secret));

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use checkout_server::config::{Config, Limits, PortOneConfig, ReconcileConfig, RetryPolicy, TossConfig};
+use checkout_server::config::{
+    Config, Limits, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy, TossConfig,
+};
 use checkout_server::RunningServer;
 use portone_checkout::protocol::{PaymentStatus, PreparedPayment};
 use portone_sandbox::{RunningSandbox, SandboxConfig};
@@ -54,10 +56,22 @@ impl Harness {
         Self::start_full(webhooks, None, tweak).await
     }
 
+    /// Like [`Harness::start_configured`], with the sandbox's own config.
+    pub async fn start_with_sandbox(webhooks: bool, sandbox: SandboxConfig, tweak: fn(&mut Config)) -> Harness {
+        Self::start_sandbox(webhooks, None, tweak, sandbox).await
+    }
+
     async fn start_full(webhooks: bool, secrets: Option<Vec<String>>, tweak: fn(&mut Config)) -> Harness {
-        let sandbox = portone_sandbox::spawn(SandboxConfig::for_tests())
-            .await
-            .expect("sandbox starts");
+        Self::start_sandbox(webhooks, secrets, tweak, SandboxConfig::for_tests()).await
+    }
+
+    async fn start_sandbox(
+        webhooks: bool,
+        secrets: Option<Vec<String>>,
+        tweak: fn(&mut Config),
+        sandbox: SandboxConfig,
+    ) -> Harness {
+        let sandbox = portone_sandbox::spawn(sandbox).await.expect("sandbox starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let webhook_secrets = secrets.unwrap_or_else(|| vec![portone_sandbox::DEFAULT_WEBHOOK_SECRET.to_owned()]);
         let mut h = Harness {
@@ -93,6 +107,7 @@ impl Harness {
             database_path: self.db_path(),
             static_dir: None,
             portone,
+            portone_v1: Some(self.v1_config()),
             toss: Some(TossConfig {
                 retry: test_retry(),
                 admin_token: Some(ADMIN_TOKEN.to_owned()),
@@ -114,6 +129,14 @@ impl Harness {
         };
         (self.tweak)(&mut config);
         config
+    }
+
+    /// PortOne V1 against the sandbox's `/iamport`, with the test retry
+    /// policy.
+    pub fn v1_config(&self) -> PortOneV1Config {
+        let mut v1 = PortOneV1Config::sandbox(&self.sandbox.base_url());
+        v1.retry = test_retry();
+        v1
     }
 
     pub async fn start_server(&mut self) {
@@ -341,6 +364,128 @@ impl Harness {
     pub async fn shutdown(mut self) {
         self.stop_server().await;
         self.sandbox.shutdown().await;
+    }
+}
+
+/// PortOne V1 through the backend's `/v1` routes and the sandbox's
+/// `/iamport` stand-in.
+impl Harness {
+    /// `POST /v1/api/payments` with `items`.
+    pub async fn prepare_v1(&self, items: Value) -> PreparedPayment {
+        let (status, body) = self.post("/v1/api/payments", json!({ "items": items })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("PreparedPayment")
+    }
+
+    /// The `IMP.request_pay` params of a prepared order, as the V1 gateway
+    /// builds them (`amount` overrides the amount: tampering).
+    pub fn v1_params(prepared: &PreparedPayment, amount: Option<i64>) -> Value {
+        json!({
+            "channelKey": portone_sandbox::TOSSPAY_CHANNEL_KEY,
+            "pay_method": "tosspay",
+            "merchant_uid": prepared.payment_id,
+            "name": prepared.order_name,
+            "amount": amount.unwrap_or(prepared.total_amount),
+            "currency": prepared.currency,
+            "buyer_name": "홍길동",
+        })
+    }
+
+    /// The backend's V1 webhook URL.
+    pub fn v1_webhook_url(&self) -> String {
+        format!("{}/v1/api/webhooks/portone-v1", self.base())
+    }
+
+    /// Drives `IMP.request_pay` at the sandbox (`POST /__sandbox/v1/pay`)
+    /// with `params`; answers the callback object.
+    pub async fn pay_v1_params(&self, params: Value, outcome: &str, bypass_prepare: bool) -> Value {
+        self.admin_post(
+            "/__sandbox/v1/pay",
+            json!({ "params": params, "outcome": outcome, "bypassPrepare": bypass_prepare }),
+        )
+        .await
+    }
+
+    /// Pays a prepared order with V1 at the sandbox as the browser would.
+    pub async fn pay_v1(&self, prepared: &PreparedPayment, outcome: &str, amount: Option<i64>) -> Value {
+        self.pay_v1_params(Self::v1_params(prepared, amount), outcome, amount.is_some())
+            .await
+    }
+
+    /// `POST /v1/api/payments/{id}/complete` with `body`.
+    pub async fn complete_v1(&self, payment_id: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/v1/api/payments/{payment_id}/complete"), body)
+            .await
+    }
+
+    /// `complete_v1` expecting 200.
+    pub async fn complete_v1_ok(&self, payment_id: &str, imp_uid: Option<&str>) -> PaymentStatus {
+        let (status, body) = self.complete_v1(payment_id, json!({ "txId": imp_uid })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("PaymentStatus")
+    }
+
+    /// Posts a V1 webhook body (`form`: form-encoded, else JSON) to the backend.
+    pub async fn v1_webhook(&self, body: &str, form: bool) -> (StatusCode, Value) {
+        let ct = if form {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let resp = self
+            .http
+            .post(self.v1_webhook_url())
+            .header("content-type", ct)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("V1 webhook POST");
+        let status = resp.status();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A call to the sandbox's V1 REST API (`/iamport` + `path`) with a
+    /// fresh token; answers the envelope's `response` (`Null` for an error).
+    pub async fn v1_rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let base = format!("{}/iamport", self.sandbox.base_url());
+        let token: Value = self
+            .http
+            .post(format!("{base}/users/getToken"))
+            .json(&json!({
+                "imp_key": portone_sandbox::DEFAULT_V1_IMP_KEY,
+                "imp_secret": portone_sandbox::DEFAULT_V1_IMP_SECRET,
+            }))
+            .send()
+            .await
+            .expect("getToken")
+            .json()
+            .await
+            .expect("token JSON");
+        let token = token["response"]["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut req = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .header("Authorization", token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("V1 REST");
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        (status, v["response"].clone())
+    }
+
+    /// The sandbox's newest V1 payment of `merchant_uid`.
+    pub async fn v1_payment(&self, merchant_uid: &str) -> Value {
+        let (status, p) = self
+            .v1_rest(reqwest::Method::GET, &format!("/payments/find/{merchant_uid}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "find {merchant_uid}: {p}");
+        p
     }
 }
 

@@ -9,4 +9,5 @@ mod money_safety;
 mod payments;
 mod reliability;
 mod toss;
+mod v1;
 mod webhooks;

@@ -68,6 +68,21 @@ fn customer(c: &PreparedCustomer) -> Customer {
     }
 }
 
+/// `bypass` with TossPay's `expiredTime` set `expires_in_secs` after
+/// `now_ms`, when given (PortOne V2's and V1's requests alike).
+pub fn with_tosspay_expiry(
+    mut bypass: Option<PaymentBypass>,
+    expires_in_secs: Option<u32>,
+    now_ms: i64,
+) -> Option<PaymentBypass> {
+    if let Some(secs) = expires_in_secs {
+        let b = bypass.get_or_insert_with(PaymentBypass::default);
+        let t = b.tosspay_v2.get_or_insert_with(TosspayV2PaymentBypass::default);
+        t.expired_time = Some(format_kst_datetime(now_ms.div_euclid(1000) + i64::from(secs)));
+    }
+    bypass
+}
+
 /// The `requestPayment` argument for a prepared order; `now_ms` (for
 /// `expiredTime`) and `return_url` (the `redirectUrl`) come from the
 /// browser.
@@ -79,12 +94,7 @@ pub fn payment_request(
     now_ms: i64,
     return_url: Option<String>,
 ) -> PaymentRequest {
-    let mut bypass = opts.bypass.clone();
-    if let Some(secs) = opts.tosspay_expires_in_secs {
-        let b = bypass.get_or_insert_with(PaymentBypass::default);
-        let t = b.tosspay_v2.get_or_insert_with(TosspayV2PaymentBypass::default);
-        t.expired_time = Some(format_kst_datetime(now_ms.div_euclid(1000) + i64::from(secs)));
-    }
+    let bypass = with_tosspay_expiry(opts.bypass.clone(), opts.tosspay_expires_in_secs, now_ms);
     PaymentRequest {
         channel_key: channel.channel_key.clone(),
         channel_group_id: channel.channel_group_id.clone(),

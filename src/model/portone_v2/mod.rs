@@ -11,7 +11,7 @@
 
 mod billing;
 pub mod build;
-mod enums;
+pub(crate) mod enums;
 mod payment;
 mod response;
 pub mod return_url;

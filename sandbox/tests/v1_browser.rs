@@ -1,0 +1,439 @@
+//! The PortOne V1 `IMP` stand-in (`/v1/iamport.js`) in headless Chromium
+//! (fantoccini + chromedriver), on a merchant page of another origin.
+//! These tests FAIL when Chromium/chromedriver are missing: they never skip.
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::extract::Query;
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use portone_sandbox::RunningSandbox;
+use serde_json::{json, Map, Value};
+
+const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
+                         (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+const USER_CODE: &str = "imp00000000";
+
+/// A chromedriver this test started; killed (by its own pid) on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn chromedriver() -> Driver {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver at {bin}: {e}"));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let status = format!("{}/status", driver.url);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client().get(&status).send().await {
+            if let Ok(v) = r.json::<Value>().await {
+                if v["value"]["ready"] == true {
+                    break;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver
+}
+
+async fn browser(driver: &Driver, mobile: bool) -> Client {
+    let mut opts = json!({
+        "binary": std::env::var("CHROMIUM")
+            .or_else(|_| std::env::var("CHROME_BIN"))
+            .unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900"],
+    });
+    if mobile {
+        opts["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true},
+            "userAgent": IPHONE_UA,
+        });
+    }
+    let mut caps = Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session (is chromium installed?)")
+}
+
+/// A merchant page on ANOTHER origin than the sandbox, loading `/v1/iamport.js`.
+/// `__run(userCode, params)` calls `IMP.init(userCode)` (unless null) and
+/// `IMP.request_pay(params, callback)`; the callback stores its object in `__rsp`.
+async fn merchant_site() -> String {
+    async fn page(Query(q): Query<std::collections::HashMap<String, String>>) -> Html<String> {
+        let sdk = q
+            .get("sdk")
+            .cloned()
+            .unwrap_or_default()
+            .replace(['"', '<', '>', '\\'], "");
+        Html(format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><title>merchant</title>
+<script src="{sdk}"></script>
+<script>
+window.__run = function (code, params) {{
+  window.__done = false; window.__rsp = undefined;
+  if (code !== null) IMP.init(code);
+  IMP.request_pay(params, function (rsp) {{ window.__rsp = rsp; window.__done = true; }});
+}};
+</script></head><body><h1>merchant checkout (V1)</h1></body></html>"#
+        ))
+    }
+    let app = Router::new().route("/checkout", get(page)).route(
+        "/return",
+        get(|| async { Html("<!doctype html><title>returned</title><p>back</p>") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn open_checkout(c: &Client, site: &str, sb: &RunningSandbox, sdk_query: &str) {
+    let sdk = format!("{}/v1/iamport.js{sdk_query}", sb.base_url());
+    c.goto(&format!("{site}/checkout?sdk={}", urlencode(&sdk)))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c
+        .execute("return !!(window.IMP && window.__run)", vec![])
+        .await
+        .unwrap()
+        != true
+    {
+        assert!(Instant::now() < deadline, "the IMP stand-in did not load");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn request_pay(c: &Client, user_code: Option<&str>, params: Value) {
+    c.execute(
+        "window.__run(arguments[0], arguments[1]); return true;",
+        vec![json!(user_code), params],
+    )
+    .await
+    .unwrap();
+}
+
+/// Waits for the callback; its object.
+async fn callback(c: &Client) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = c
+            .execute("return window.__done ? window.__rsp : null", vec![])
+            .await
+            .unwrap();
+        if !v.is_null() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "the request_pay callback never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click_in_iframe(c: &Client, testid: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
+        .await
+        .expect("overlay iframe");
+    c.enter_frame(Some(0)).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .expect("window button")
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+}
+
+async fn overlay_count(c: &Client) -> usize {
+    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn pc_iframe_approve_calls_back_with_the_imp_uid_and_the_payment_reads_paid() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+    request_pay(&c, Some(USER_CODE), v1_params("v1-browser-ok", 15000)).await;
+
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
+        .await
+        .unwrap();
+    c.enter_frame(Some(0)).await.unwrap();
+    let amount = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-amount]"))
+        .await
+        .unwrap();
+    assert_eq!(amount.text().await.unwrap(), "15,000원");
+    let name = c.find(Locator::Css("[data-testid=sandbox-order-name]")).await.unwrap();
+    assert_eq!(name.text().await.unwrap(), "테스트 주문");
+    c.find(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    assert_eq!(rsp["imp_success"], true);
+    assert_eq!(rsp["merchant_uid"], "v1-browser-ok");
+    assert_eq!(rsp["paid_amount"], 15000);
+    assert_eq!(rsp["status"], "paid");
+    assert_eq!(rsp["pg_provider"], "tosspay_v2");
+    assert!(rsp["error_code"].is_null());
+    let imp_uid = rsp["imp_uid"].as_str().expect("imp_uid").to_owned();
+    assert_eq!(overlay_count(&c).await, 0, "the overlay is removed");
+    let (_, v) = v1_api(&sb, "GET", &format!("/payments/{imp_uid}"), None).await;
+    assert_eq!(v["response"]["status"], "paid");
+    assert_eq!(v["response"]["channel"], "pc");
+    assert!(v["response"]["user_agent"].as_str().unwrap().contains("Chrome"));
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn pc_decline_and_closing_the_overlay_call_back_with_errors() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    request_pay(&c, Some(USER_CODE), v1_params("v1-browser-fail", 3000)).await;
+    click_in_iframe(&c, "sandbox-decline").await;
+    let rsp = callback(&c).await;
+    assert_eq!(
+        (rsp["success"].clone(), rsp["imp_success"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(rsp["error_code"], "INSUFFICIENT_BALANCE");
+    assert_eq!(rsp["error_msg"], "잔액이 부족합니다.");
+    assert_eq!(rsp["status"], "failed");
+    assert!(rsp["imp_uid"].is_string(), "the attempt has an imp_uid: {rsp}");
+    assert_eq!(overlay_count(&c).await, 0);
+
+    request_pay(&c, Some(USER_CODE), v1_params("v1-browser-fail", 3000)).await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-overlay-close]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["error_code"], "PAY_PROCESS_CANCELED");
+    assert_eq!(overlay_count(&c).await, 0);
+    let (_, v) = v1_api(&sb, "GET", "/payments/find/v1-browser-fail", None).await;
+    assert_eq!(v["response"]["imp_uid"], rsp["imp_uid"], "the newest attempt");
+    assert_eq!(v["response"]["status"], "failed");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_init_an_unknown_user_code_and_invalid_params_call_back_an_error_and_open_no_window() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    request_pay(&c, None, v1_params("v1-bad", 1000)).await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], false);
+    assert_eq!(rsp["error_code"], "NOT_INITIALIZED");
+    assert!(rsp["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(rsp["imp_uid"].is_null());
+    assert_eq!(rsp["merchant_uid"], "v1-bad");
+
+    request_pay(&c, Some("imp99999999"), v1_params("v1-bad", 1000)).await;
+    assert_eq!(callback(&c).await["error_code"], "INVALID_USER_CODE");
+
+    let mut params = v1_params("v1-bad", 1000);
+    params["amount"] = json!("1000");
+    request_pay(&c, Some(USER_CODE), params).await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["error_code"], "INVALID_PARAMETER");
+    assert!(rsp["error_msg"].as_str().unwrap().contains("amount"), "{rsp}");
+
+    let mut params = v1_params("v1-bad", 1000);
+    params["pay_method"] = json!("card");
+    request_pay(&c, Some(USER_CODE), params).await;
+    assert_eq!(callback(&c).await["error_code"], "INVALID_PARAMETER");
+    assert_eq!(overlay_count(&c).await, 0, "no window opened");
+    let (s, _) = v1_api(&sb, "GET", "/payments/find/v1-bad", None).await;
+    assert_eq!(s, 404, "no payment was made");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+fn query(u: &url::Url) -> std::collections::HashMap<String, String> {
+    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+async fn wait_for_return(c: &Client) -> url::Url {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let u = c.current_url().await.unwrap();
+        if u.path() == "/return" {
+            return u;
+        }
+        assert!(Instant::now() < deadline, "never redirected back (at {u})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn on_a_phone_request_pay_redirects_to_m_redirect_url_with_imp_uid_and_imp_success() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, true).await;
+    open_checkout(&c, &site, &sb, "").await;
+
+    // Without m_redirect_url the phone flow is refused before any window.
+    request_pay(&c, Some(USER_CODE), v1_params("v1-mobile-1", 8000)).await;
+    assert_eq!(callback(&c).await["error_code"], "INVALID_PARAMETER");
+
+    let mut params = v1_params("v1-mobile-1", 8000);
+    params["m_redirect_url"] = json!(format!("{site}/return?order=abc"));
+    request_pay(&c, Some(USER_CODE), params).await;
+    let approve = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .expect("full-page window");
+    assert!(
+        c.current_url().await.unwrap().as_str().starts_with(&sb.base_url()),
+        "left the merchant page"
+    );
+    approve.click().await.unwrap();
+    let q = query(&wait_for_return(&c).await);
+    assert_eq!(q["order"], "abc", "the URL's own query is kept");
+    assert_eq!(q["merchant_uid"], "v1-mobile-1");
+    assert_eq!(q["imp_success"], "true");
+    assert!(!q.contains_key("error_code"));
+    let (_, v) = v1_api(&sb, "GET", &format!("/payments/{}", q["imp_uid"]), None).await;
+    assert_eq!(v["response"]["status"], "paid");
+    assert_eq!(v["response"]["channel"], "mobile");
+
+    open_checkout(&c, &site, &sb, "").await;
+    let mut params = v1_params("v1-mobile-2", 8000);
+    params["m_redirect_url"] = json!(format!("{site}/return"));
+    request_pay(&c, Some(USER_CODE), params).await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-decline]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let q = query(&wait_for_return(&c).await);
+    assert_eq!(q["merchant_uid"], "v1-mobile-2");
+    assert!(q["imp_uid"].starts_with("imp_"));
+    assert_eq!(q["imp_success"], "false");
+    assert_eq!(q["error_code"], "INSUFFICIENT_BALANCE");
+    assert_eq!(q["error_msg"], "잔액이 부족합니다.");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_billing_key_window_with_customer_uid_issues_the_key_in_a_popup_with_a_preset_outcome() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    // ?outcome=approve on the script URL: no click needed; popup: true opens a popup.
+    open_checkout(&c, &site, &sb, "?outcome=approve").await;
+    let mut params = v1_billing_params("v1-browser-cust", "v1-browser-issue");
+    params["popup"] = json!(true);
+    request_pay(&c, Some(USER_CODE), params).await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    assert_eq!(rsp["customer_uid"], "v1-browser-cust");
+    assert_eq!(rsp["paid_amount"], 0);
+    assert_eq!(overlay_count(&c).await, 0, "a popup, not the overlay");
+    let (s, v) = v1_api(&sb, "GET", "/subscribe/customers/v1-browser-cust", None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["response"]["customer_id"], "user-0001");
+    let (_, v) = v1_api(
+        &sb,
+        "GET",
+        &format!("/payments/{}", rsp["imp_uid"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(v["response"]["customer_uid_usage"], "issue");
+
+    // bypass.sandbox.outcome overrides the script's preset, here in the overlay.
+    let mut params = v1_billing_params("v1-browser-cust-2", "v1-browser-issue-2");
+    params["bypass"] = json!({"sandbox": {"outcome": "decline"}});
+    request_pay(&c, Some(USER_CODE), params).await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], false);
+    assert_eq!(rsp["error_code"], "INSUFFICIENT_BALANCE");
+    let (s, _) = v1_api(&sb, "GET", "/subscribe/customers/v1-browser-cust-2", None).await;
+    assert_eq!(s, 404);
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
