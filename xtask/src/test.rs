@@ -218,7 +218,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 400 },
+            kind: Kind::Tests { min: 471 },
             command: native,
         },
         Suite {
@@ -228,7 +228,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 60 },
+            kind: Kind::Tests { min: 55 },
             command: browser,
         },
     ]
