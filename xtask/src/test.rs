@@ -223,12 +223,12 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         },
         Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
-            kind: Kind::Tests { min: 50 },
+            kind: Kind::Tests { min: 55 },
             command: e2e,
         },
         Suite {
             name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 55 },
+            kind: Kind::Tests { min: 61 },
             command: browser,
         },
     ]
