@@ -1,6 +1,7 @@
-//! The harness itself: services, both browser profiles, CDP, evidence.
+//! The harness itself: services, both browser profiles, the engine, the
+//! scripts before the app, evidence.
 
-use e2e::{run, Env, Profile};
+use e2e::{run, Engine, Env, Profile};
 use serde_json::json;
 
 async fn sandbox_sdk_loads_and_evidence_can_be_saved(env: &mut Env) -> anyhow::Result<()> {
@@ -51,6 +52,19 @@ async fn sandbox_sdk_loads_and_evidence_can_be_saved(env: &mut Env) -> anyhow::R
         .as_str()
         .is_some_and(|u| u.contains("iPhone") && u.contains("Mobile"));
     anyhow::ensure!(mobile == (env.profile() == Profile::Mobile), "profile UA: {ua}");
+    // The engine is the one E2E_ENGINE names (the user agent may be an
+    // iPhone's in any engine; `navigator.vendor` is the engine's own).
+    let vendor = page.js("return navigator.vendor;", vec![]).await?;
+    let expected = match env.engine() {
+        Engine::Chromium => "Google Inc.",
+        Engine::Firefox => "",
+        Engine::Webkit => "Apple Computer, Inc.",
+    };
+    anyhow::ensure!(
+        vendor == json!(expected),
+        "{:?} runs: navigator.vendor is {vendor}",
+        env.engine()
+    );
     Ok(())
 }
 
