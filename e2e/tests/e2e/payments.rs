@@ -98,6 +98,12 @@ async fn cancel_in_the_pg_window(env: &mut Env) -> anyhow::Result<()> {
     if env.profile() == Profile::Pc {
         // The popup window type: the cancel button, then closing the popup.
         shop_with_two_products(env, "?window=popup").await?;
+        // The shopper clicks once the order is prepared in the background
+        // (as it is a moment after the cart settles): WebKit lets a page
+        // open a popup only in the click's own task, so the checkout must
+        // reach the SDK without a network wait (e2e/README.md, engine
+        // differences). A click before that gets the SDK's overlay in WebKit.
+        env.page().wait_payment_id().await?;
         pay_and(env, PgWindow::Popup, PgAction::Cancel).await?;
         let first = expect_cancelled(env).await?;
         pay_and(env, PgWindow::Popup, PgAction::ClosePopup).await?;
