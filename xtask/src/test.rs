@@ -229,7 +229,7 @@ fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
     };
     Suite {
         name,
-        kind: Kind::Tests { min: 36 },
+        kind: Kind::Tests { min: 37 },
         command: c,
         engine: Some(engine),
     }

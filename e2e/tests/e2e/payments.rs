@@ -20,6 +20,20 @@ async fn buy_two_products_and_approve(env: &mut Env) -> anyhow::Result<()> {
     assert_clean_url(env).await?;
     assert_never(env, "failed").await?;
     ensure!(page.error_text().await?.is_none(), "no error text once paid");
+    if env.profile() == Profile::Mobile {
+        // The returned page moves focus to the outcome (screen readers
+        // announce it), in every engine.
+        wait_for("the outcome to be focused after the return", DEADLINE, || async {
+            let focused = page
+                .js(
+                    "var a = document.activeElement; return a ? a.getAttribute('data-testid') : null;",
+                    vec![],
+                )
+                .await?;
+            Ok((focused == json!("checkout-status")).then_some(()))
+        })
+        .await?;
+    }
     Ok(())
 }
 
