@@ -359,7 +359,12 @@ fn geckodriver() -> Result<String, String> {
         return Ok(v);
     }
     println!("  ..    installing geckodriver {GECKODRIVER_VERSION} from crates.io (builds for about 3 minutes)");
-    let ok = run(cmd("cargo").args(["install", "geckodriver", "--locked", "--version", GECKODRIVER_VERSION]));
+    // geckodriver only relays WebDriver commands: at opt-level 1 it built in
+    // 170 s here, against 290 s at the default release profile.
+    let ok = run(cmd("cargo")
+        .args(["install", "geckodriver", "--locked", "--version", GECKODRIVER_VERSION])
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false"));
     match (ok, have()) {
         (true, Some(v)) => Ok(format!("{v} installed now")),
         _ => Err(format!(
