@@ -1,6 +1,7 @@
 //! `<Checkout>`, `use_payment` with a button of the merchant's own, and
-//! `<IssueBillingKey>` in headless Chromium, with a scripted backend and a
-//! recording SDK double installed as `window.PortOne`.
+//! `<IssueBillingKey>` in a browser (`cargo xtask test` runs them in
+//! Chromium, Firefox and WebKit), with a scripted backend and a recording
+//! SDK double installed as `window.PortOne`.
 #![cfg(target_arch = "wasm32")]
 
 use futures::future::LocalBoxFuture;
@@ -80,6 +81,8 @@ export function track_timers() {
 }
 export function pending_timers_of(ms) { return Array.from(window.__pending.values()).filter(d => d === ms).length; }
 export function cleared_timers_of(ms) { return window.__cleared.get(ms) || 0; }
+export function gate() { return new Promise((resolve) => { window.__openGate = resolve; }); }
+export function open_gate() { if (window.__openGate) { window.__openGate(); window.__openGate = null; } }
 export function active_testid() { return document.activeElement && document.activeElement.getAttribute("data-testid"); }
 "#)]
 extern "C" {
@@ -91,6 +94,8 @@ extern "C" {
     fn set_query(q: &str);
     fn current_query() -> String;
     fn active_testid() -> Option<String>;
+    fn gate() -> js_sys::Promise;
+    fn open_gate();
     fn track_timers();
     fn pending_timers_of(ms: u32) -> u32;
     fn cleared_timers_of(ms: u32) -> u32;
@@ -534,6 +539,53 @@ async fn resumes_a_redirect_return_from_saved_storage_and_cleans_the_address_bar
         .and_then(|w| w.session_storage().ok().flatten())
         .and_then(|s| s.get_item("portone-checkout:payment:order-1").ok().flatten());
     assert_eq!(saved, None, "the saved order is forgotten once paid");
+}
+
+/// The checkout inside a `<Suspense>` that waits for the shop's own data
+/// (a resource the test releases with `open_gate`): the checkout is built,
+/// and resumes a return, before it is attached to the document.
+#[component]
+fn BehindSuspense() -> impl IntoView {
+    let shop_data = LocalResource::new(|| async {
+        let _ = wasm_bindgen_futures::JsFuture::from(gate()).await;
+    });
+    view! {
+        <Suspense fallback=|| view! { <p data-testid="shop-loading">"…"</p> }>
+            {move || shop_data.get().map(|_| view! { <p data-testid="shop-data">"ok"</p> })}
+            <Checkout order=Signal::derive(|| json!({"items": [{"productId": "americano", "quantity": 2}]})) />
+        </Suspense>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_return_verified_before_the_checkout_is_attached_still_focuses_the_outcome() {
+    // Seen in Firefox: the return was verified while the shop's other data
+    // was still loading, and focusing the detached status region did nothing.
+    reset();
+    install_sdk("success");
+    set_query("?paymentId=order-1&transactionType=PAYMENT&txId=tx-9");
+    let backend = Scripted::new();
+    let page = mount_with(backend.clone(), Lang::Ko, || view! { <BehindSuspense /> }.into_any());
+    wait_for(
+        || !backend.completes().is_empty() && current_query().is_empty(),
+        "the return to be verified while the shop still loads",
+    )
+    .await;
+    for _ in 0..5 {
+        leptos::task::tick().await;
+    }
+    assert!(page.find("shop-loading").is_some(), "the shop is still loading");
+    assert!(
+        page.find("checkout-status").is_none(),
+        "the checkout is not attached yet"
+    );
+    open_gate();
+    page.wait_state("paid").await;
+    wait_for(
+        || active_testid().as_deref() == Some("checkout-status"),
+        "the outcome to be focused once the checkout is shown",
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]

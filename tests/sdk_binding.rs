@@ -1,4 +1,4 @@
-//! The SDK binding in headless Chromium, against a recording double
+//! The SDK binding in a browser (Chromium, Firefox, WebKit), against a recording double
 //! installed as `window.PortOne`.
 #![cfg(target_arch = "wasm32")]
 

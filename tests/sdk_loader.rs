@@ -1,4 +1,4 @@
-//! The SDK script loader in headless Chromium.
+//! The SDK script loader in a browser (Chromium, Firefox, WebKit).
 #![cfg(target_arch = "wasm32")]
 
 use portone_checkout::gateway::portone_v2::sdk_loader;

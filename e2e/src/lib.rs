@@ -1,26 +1,37 @@
-//! # e2e: the demo shop in headless Chromium
+//! # e2e: the demo shop in Chromium, Firefox and WebKit
 //!
 //! The harness the end-to-end scenarios in `tests/` run on:
 //!
+//! - [`Engine`]: the browser engine, chosen once per test process by
+//!   `E2E_ENGINE=chromium|firefox|webkit` (default `chromium`). Every
+//!   scenario runs in it, so a new scenario runs in every engine with no
+//!   work of its own: `cargo xtask test` runs `cargo test -p e2e` once per
+//!   engine.
 //! - [`Services`]: a `portone-sandbox` and a `checkout-server` in this process,
 //!   on free loopback ports, the server serving the trunk-built demo from
 //!   `DEMO_DIST` (default `<workspace>/dist`) and the sandbox delivering its
 //!   webhooks to the server. The backend can be stopped and started again on
 //!   the same address with the same SQLite file ([`Services::stop_backend`],
-//!   [`Services::start_backend`]).
-//! - [`Browser`]: a chromedriver process on a free port (killed on drop) and a
-//!   headless Chromium session with the PC or the mobile (iPhone) profile, with
-//!   an instrumentation script in every page (console log, checkout state
+//!   [`Services::start_backend`]). The browser reaches both through
+//!   [`inject::InjectingProxy`]s, which put the [`inject::InitScripts`] first
+//!   into every HTML document: that is how the instrumentation and the
+//!   scenarios' test-only `fetch` wrappers run before the app in every
+//!   engine (no DevTools Protocol).
+//! - [`Browser`]: the engine's WebDriver server on a free port (killed on
+//!   drop) and a session with the PC or the mobile (iPhone) profile, with an
+//!   instrumentation script in every page (console log, checkout state
 //!   history).
 //! - [`run`]: one scenario = fresh services + fresh browser, serialised by a
 //!   global lock (one browser at a time), with evidence (screenshot, console
-//!   log) saved to `e2e/artifacts/<scenario>/` when the scenario fails.
+//!   log) saved to `e2e/artifacts/<scenario>-<profile>-<engine>/` when the
+//!   scenario fails.
 //! - [`wait_for`]: the only way the scenarios wait: poll a condition every
 //!   50 ms until a deadline. There are no fixed sleeps.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod browser;
+pub mod inject;
 mod page;
 mod services;
 
@@ -31,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 
-pub use browser::{Browser, Profile, IPHONE_UA};
+pub use browser::{Browser, Engine, Profile, IPHONE_UA};
 pub use page::{Page, PgAction, PgWindow};
 pub use services::{Services, BACKEND_RESTART_DEADLINE};
 
@@ -70,7 +81,8 @@ pub fn workspace_root() -> PathBuf {
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
-/// Where the evidence of a failed scenario goes: `e2e/artifacts/<scenario>/`.
+/// Where the evidence of a failed scenario goes: `e2e/artifacts/<scenario>/`
+/// (`scenario` is `<name>-<profile>-<engine>`).
 pub fn artifacts_dir(scenario: &str) -> PathBuf {
     let safe: String = scenario
         .chars()
@@ -90,7 +102,7 @@ pub fn artifacts_dir(scenario: &str) -> PathBuf {
 pub struct Env {
     /// The sandbox and the backend.
     pub services: Services,
-    /// The Chromium session.
+    /// The browser session.
     pub browser: Browser,
     /// The scenario's name (used for the evidence folder).
     pub name: String,
@@ -106,29 +118,43 @@ impl Env {
     pub fn profile(&self) -> Profile {
         self.browser.profile()
     }
+
+    /// The engine the browser is.
+    pub fn engine(&self) -> Engine {
+        self.browser.engine()
+    }
 }
 
 static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs one scenario: takes the global lock (one browser at a time), starts
-/// fresh services and a fresh browser with `profile`, runs `body`, and on
-/// failure (an `Err` or a panic) saves a screenshot and the console log to
-/// [`artifacts_dir`]`(name/profile)`, prints their paths and fails the test.
+/// fresh services and a fresh browser of the engine `E2E_ENGINE` names with
+/// `profile`, runs `body`, and on failure (an `Err` or a panic) saves a
+/// screenshot and the console log to
+/// [`artifacts_dir`]`(name-profile-engine)`, prints their paths and fails the
+/// test.
 ///
-/// A missing browser, chromedriver or demo build fails the test with a
-/// message saying what to install or build: nothing is ever skipped.
+/// A missing browser, WebDriver server or demo build, or an unknown
+/// `E2E_ENGINE`, fails the test with a message saying what to install or
+/// build: nothing is ever skipped.
 pub async fn run<F>(name: &str, profile: Profile, body: F)
 where
     F: AsyncFnOnce(&mut Env) -> anyhow::Result<()>,
 {
     let _serial = LOCK.lock().await;
-    let full_name = format!("{name}-{}", profile.as_str());
+    let engine = match Engine::from_env() {
+        Ok(e) => e,
+        Err(e) => panic!("{name}-{}: {e:#}", profile.as_str()),
+    };
+    let full_name = format!("{name}-{}-{}", profile.as_str(), engine.as_str());
     let started = Instant::now();
-    let services = match Services::start().await {
+    let scripts = inject::InitScripts::default();
+    scripts.add(browser::INSTRUMENTATION);
+    let services = match Services::start(&scripts).await {
         Ok(s) => s,
         Err(e) => panic!("{full_name}: cannot start the services: {e:#}"),
     };
-    let browser = match Browser::start(profile).await {
+    let browser = match Browser::start(engine, profile, scripts).await {
         Ok(b) => b,
         Err(e) => {
             services.shutdown().await;

@@ -53,6 +53,12 @@ pub struct Page<'a> {
     services: &'a Services,
 }
 
+/// The index in `window.frames` of the sandbox's iframe, or `null`.
+const FRAME_INDEX_JS: &str = "var f = document.querySelector('iframe[data-testid=\"sandbox-iframe\"]'); \
+     if (!f) return null; \
+     for (var i = 0; i < window.frames.length; i++) { if (window.frames[i] === f.contentWindow) return i; } \
+     return null;";
+
 const ATTR_JS: &str = "var e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;";
 
 impl<'a> Page<'a> {
@@ -281,15 +287,20 @@ impl<'a> Page<'a> {
         let client = self.browser.client();
         match kind {
             PgWindow::Iframe => {
-                let frame = client
-                    .wait()
-                    .at_most(DEADLINE)
-                    .for_element(Locator::Css("iframe[data-testid=\"sandbox-iframe\"]"))
+                // By index, not by element reference: WebKitWebDriver enters
+                // a frame only by its index in `window.frames`.
+                let index = wait_for("the sandbox's iframe overlay", DEADLINE, || async {
+                    let v = self.js(FRAME_INDEX_JS, vec![]).await?;
+                    Ok(v.as_u64())
+                })
+                .await?;
+                let index = u16::try_from(index).context("frame index")?;
+                client
+                    .enter_frame(Some(index))
                     .await
-                    .context("waiting for the sandbox's iframe overlay")?;
-                frame.enter_frame().await.context("entering the PG iframe")?;
+                    .context("entering the PG iframe")?;
                 let res = self.pg_buttons(action).await;
-                client.enter_parent_frame().await.context("leaving the PG iframe")?;
+                client.enter_frame(None).await.context("leaving the PG iframe")?;
                 res
             }
             PgWindow::Popup => {

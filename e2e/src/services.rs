@@ -11,16 +11,23 @@ use checkout_server::RunningServer;
 use portone_sandbox::{RunningSandbox, SandboxConfig};
 use serde_json::{json, Value};
 
+use crate::inject::{InitScripts, InjectingProxy};
 use crate::{wait_for, workspace_root};
 
 /// How long [`Services::start_backend`] keeps trying to bind the old address.
 pub const BACKEND_RESTART_DEADLINE: Duration = Duration::from_secs(10);
 
-/// A `portone-sandbox` and a `checkout-server` serving the demo build.
+/// A `portone-sandbox` and a `checkout-server` serving the demo build, each
+/// behind an [`InjectingProxy`]: the browser only ever sees the proxies'
+/// origins ([`Services::shop_url`], [`Services::sandbox_url`]); the backend
+/// talks to the sandbox, the sandbox sends its webhooks to the backend and
+/// the scenarios' API helpers call both directly.
 pub struct Services {
     sandbox: RunningSandbox,
     server: Option<RunningServer>,
     addr: SocketAddr,
+    shop_proxy: InjectingProxy,
+    sandbox_proxy: InjectingProxy,
     dist: PathBuf,
     dir: tempfile::TempDir,
     http: reqwest::Client,
@@ -52,7 +59,9 @@ fn retry_policy() -> RetryPolicy {
     }
 }
 
-fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Config {
+/// `sandbox` is where the backend calls PortOne; `sandbox_public` is the
+/// sandbox's origin as the browser sees it (its proxy), for the SDK URL.
+fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str, sandbox_public: &str) -> Config {
     let mut portone = PortOneConfig::sandbox(sandbox);
     portone.retry = retry_policy();
     let mut v1 = PortOneV1Config::sandbox(sandbox);
@@ -67,7 +76,7 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Con
             retry: retry_policy(),
             ..TossConfig::sandbox(format!("{sandbox}/toss"))
         }),
-        sandbox_public_url: None,
+        sandbox_public_url: Some(sandbox_public.to_owned()),
         cors_origins: Vec::new(),
         // Production settings: the reconciler sweeps, the rate limit holds.
         reconcile: Default::default(),
@@ -77,18 +86,32 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str) -> Con
 
 impl Services {
     /// Starts the sandbox (webhook retry base 100 ms) and the backend (fresh
-    /// SQLite file in a temp dir, serving [`demo_dist`]), and points the
+    /// SQLite file in a temp dir, serving [`demo_dist`]), each behind a proxy
+    /// that puts `scripts` into every HTML document, and points the
     /// sandbox's webhooks at the backend's `/api/webhooks/portone`.
-    pub async fn start() -> anyhow::Result<Services> {
+    pub async fn start(scripts: &InitScripts) -> anyhow::Result<Services> {
         let dist = demo_dist()?;
         let mut sandbox_config = SandboxConfig::for_tests();
         sandbox_config.webhook_retry_base = Duration::from_millis(100);
         let sandbox = portone_sandbox::spawn(sandbox_config)
             .await
             .context("starting portone-sandbox")?;
+        let sandbox_proxy = match InjectingProxy::start(&sandbox.base_url(), scripts.clone()).await {
+            Ok(p) => p,
+            Err(e) => {
+                sandbox.shutdown().await;
+                return Err(e);
+            }
+        };
         let dir = tempfile::tempdir().context("temp dir for the database")?;
         let db = dir.path().join("checkout.db");
-        let config = server_config(SocketAddr::from(([127, 0, 0, 1], 0)), &db, &dist, &sandbox.base_url());
+        let config = server_config(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &db,
+            &dist,
+            &sandbox.base_url(),
+            &sandbox_proxy.url(),
+        );
         let server = match checkout_server::serve(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -97,6 +120,14 @@ impl Services {
             }
         };
         let addr = server.addr();
+        let shop_proxy = match InjectingProxy::start(&format!("http://{addr}"), scripts.clone()).await {
+            Ok(p) => p,
+            Err(e) => {
+                server.shutdown().await;
+                sandbox.shutdown().await;
+                return Err(e);
+            }
+        };
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -105,26 +136,37 @@ impl Services {
             sandbox,
             server: Some(server),
             addr,
+            shop_proxy,
+            sandbox_proxy,
             dist,
             dir,
             http,
         };
-        let hook = format!("{}{}", services.shop_url(), "/api/webhooks/portone");
+        let hook = format!("{}{}", services.backend_url(), "/api/webhooks/portone");
         services
             .sandbox_send("POST", "/__sandbox/webhook-targets", Some(json!({ "urls": [hook] })))
             .await?;
         Ok(services)
     }
 
-    /// `http://127.0.0.1:PORT` of the backend (the shop's origin). Stable
-    /// across [`Services::stop_backend`] / [`Services::start_backend`].
+    /// `http://127.0.0.1:PORT`: the shop's origin as the browser sees it
+    /// (the proxy in front of the backend). Stable across
+    /// [`Services::stop_backend`] / [`Services::start_backend`].
     pub fn shop_url(&self) -> String {
+        self.shop_proxy.url()
+    }
+
+    /// `http://127.0.0.1:PORT` of the backend itself (no proxy): for the
+    /// scenarios' own API calls and the sandbox's webhooks. Stable across a
+    /// restart too.
+    pub fn backend_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// `http://127.0.0.1:PORT` of the sandbox.
+    /// `http://127.0.0.1:PORT`: the sandbox's origin as the browser sees it
+    /// (the proxy in front of it: the SDK, the PG window, the redirect page).
     pub fn sandbox_url(&self) -> String {
-        self.sandbox.base_url()
+        self.sandbox_proxy.url()
     }
 
     /// The demo build being served.
@@ -148,7 +190,13 @@ impl Services {
     /// retrying the bind until [`BACKEND_RESTART_DEADLINE`].
     pub async fn start_backend(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.server.is_none(), "the backend is already running");
-        let config = server_config(self.addr, &self.db_path(), &self.dist, &self.sandbox.base_url());
+        let config = server_config(
+            self.addr,
+            &self.db_path(),
+            &self.dist,
+            &self.sandbox.base_url(),
+            &self.sandbox_proxy.url(),
+        );
         let server = wait_for(
             "the backend to bind its old address again",
             BACKEND_RESTART_DEADLINE,
@@ -224,12 +272,12 @@ impl Services {
 
     /// A request to the backend: `(status, JSON body)`.
     pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
-        self.send(method, format!("{}{path}", self.shop_url()), body).await
+        self.send(method, format!("{}{path}", self.backend_url()), body).await
     }
 
     /// `POST /api/subscriptions/{id}/charge` with an `Idempotency-Key`.
     pub async fn charge(&self, subscription_id: &str, idempotency_key: &str) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}/api/subscriptions/{subscription_id}/charge", self.shop_url());
+        let url = format!("{}/api/subscriptions/{subscription_id}/charge", self.backend_url());
         let resp = self
             .http
             .post(&url)
@@ -253,7 +301,7 @@ impl Services {
     /// A request to the sandbox (admin or REST); REST calls carry the
     /// sandbox's API secret. Fails on a non-2xx answer.
     pub async fn sandbox_send(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.sandbox_url());
+        let url = format!("{}{path}", self.sandbox.base_url());
         let method_v = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
         let mut req = self
             .http
@@ -283,7 +331,7 @@ impl Services {
     }
 
     async fn send_sandbox_rest(&self, method: &str, path: &str) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}{path}", self.sandbox_url());
+        let url = format!("{}{path}", self.sandbox.base_url());
         let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
         let resp = self
             .http

@@ -12,6 +12,29 @@ pub(crate) struct TestIds {
     pub check: &'static str,
 }
 
+/// How many animation frames the reveal waits for the status region to be
+/// attached (about 30 s at 60 frames a second; frames do not run while the
+/// tab is hidden).
+const REVEAL_FRAMES: u32 = 1800;
+
+/// Scrolls the status region into view and focuses it once it is in the
+/// document. A view inside `<Suspense>` is built before it is attached, and
+/// focusing a detached element does nothing: Firefox showed it, verifying a
+/// redirect return before the shop's other resources had loaded, and the
+/// focus was lost. So this waits, frame by frame, until the element is
+/// attached, and gives up when the component is gone (`alive` disposed).
+fn reveal_when_attached(el: web_sys::HtmlDivElement, alive: StoredValue<bool>, frames_left: u32) {
+    if alive.try_get_value().is_none() {
+        return;
+    }
+    if el.is_connected() {
+        el.scroll_into_view();
+        let _ = el.focus();
+    } else if frames_left > 0 {
+        request_animation_frame(move || reveal_when_attached(el, alive, frames_left - 1));
+    }
+}
+
 /// Renders a flow; everything it shows comes in as signals, so the parent
 /// only wires a hook to these. After a redirect return (`reveal`), the
 /// status region is scrolled into view and focused once the flow settles,
@@ -43,8 +66,7 @@ pub(crate) fn FlowView(
             if settled && !revealed.get_value() {
                 if let Some(el) = status_ref.get() {
                     revealed.set_value(true);
-                    el.scroll_into_view();
-                    let _ = el.focus();
+                    reveal_when_attached(el, revealed, REVEAL_FRAMES);
                 }
             }
         });

@@ -2,8 +2,11 @@
 //!
 //! Commands:
 //! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
-//!   wasm-opt, Chromium) and print what was found and done.
-//! - `test`: setup, then every suite, with counts; non-zero exit on failure.
+//!   wasm-opt; Chromium, Firefox ESR, geckodriver, WebKitWebDriver +
+//!   MiniBrowser, Xvfb, a Korean font) and print what was found and done.
+//! - `test`: setup, then every suite (the browser suites once per engine:
+//!   Chromium, Firefox, WebKit), with counts and times; non-zero exit on
+//!   failure.
 //! - `demo`: setup, build and serve the demo shop.
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write

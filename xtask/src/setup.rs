@@ -6,6 +6,15 @@
 //! mirror lacks a crate version its lock file pins; Debian's wasm-opt 108
 //! breaks the module, so wasm-opt comes from npm `binaryen@132.0.0`;
 //! Chromium runs as root only with `--no-sandbox` (see `webdriver.json`).
+//!
+//! The browser suites run in three engines. Debian gives Chromium +
+//! chromedriver, Firefox ESR (`firefox-esr`, not `firefox`: geckodriver is
+//! told the path), WebKitGTK's `WebKitWebDriver` with its `MiniBrowser`
+//! (outside `PATH`, in WebKitGTK's library folder; no headless mode, hence
+//! Xvfb) and `fonts-noto-cjk` (Korean text in failure screenshots); all
+//! missing packages go into one `apt-get install`. geckodriver is not
+//! packaged by Debian: `cargo install geckodriver` builds it (about 3
+//! minutes on 2 cores).
 
 use crate::util::{cmd, output, root, run, tools_dir, which};
 use std::fs;
@@ -16,12 +25,27 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 /// The npm binaryen version whose wasm-opt works with current rustc output.
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
-/// Where the browser tests find things after setup.
+/// The geckodriver version `cargo install` builds when none is on `PATH`.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// Where the browser tests find things after setup: one browser and its
+/// WebDriver server per engine (Chromium, Firefox, WebKit), and Xvfb for
+/// WebKitGTK's MiniBrowser, which has no headless mode.
 pub struct Tools {
     /// `chromedriver` executable.
     pub chromedriver: PathBuf,
     /// `chromium` executable.
     pub chromium: PathBuf,
+    /// `geckodriver` executable.
+    pub geckodriver: PathBuf,
+    /// Firefox (Debian: `firefox-esr`).
+    pub firefox: PathBuf,
+    /// `WebKitWebDriver` (WebKitGTK).
+    pub webkit_driver: PathBuf,
+    /// WebKitGTK's `MiniBrowser`, the browser `WebKitWebDriver` drives.
+    pub minibrowser: PathBuf,
+    /// `Xvfb`, the X server MiniBrowser draws into.
+    pub xvfb: PathBuf,
 }
 
 /// Runs every step; returns the tools or the list of what is missing.
@@ -37,23 +61,38 @@ pub fn setup() -> Result<Tools, String> {
     );
     step("wasm-opt (binaryen)", wasm_opt(), &mut missing);
     step("trunk", trunk(), &mut missing);
-    let browser = chromium();
-    let tools = match browser {
-        Ok((chromium, chromedriver)) => {
-            println!(
-                "  ok    chromium: {} / chromedriver: {}",
-                chromium.display(),
-                chromedriver.display()
-            );
-            Some(Tools { chromedriver, chromium })
+    step(
+        "Debian packages (browsers, drivers, Xvfb, CJK fonts)",
+        debian_packages(),
+        &mut missing,
+    );
+    step("geckodriver", geckodriver(), &mut missing);
+    let found = (|| {
+        let (chromium, chromedriver) = find_chromium()?;
+        Some(Tools {
+            chromium,
+            chromedriver,
+            firefox: find_firefox()?,
+            geckodriver: which("geckodriver")?,
+            webkit_driver: which("WebKitWebDriver")?,
+            minibrowser: find_minibrowser()?,
+            xvfb: which("Xvfb")?,
+        })
+    })();
+    if let Some(t) = &found {
+        for (what, path) in [
+            ("chromium", &t.chromium),
+            ("chromedriver", &t.chromedriver),
+            ("firefox", &t.firefox),
+            ("geckodriver", &t.geckodriver),
+            ("WebKitWebDriver", &t.webkit_driver),
+            ("MiniBrowser", &t.minibrowser),
+            ("Xvfb", &t.xvfb),
+        ] {
+            println!("  ok    {what}: {}", path.display());
         }
-        Err(e) => {
-            println!("  MISSING chromium: {e}");
-            missing.push(e);
-            None
-        }
-    };
-    match tools {
+    }
+    match found {
         Some(t) if missing.is_empty() => {
             println!("== setup: all tools present");
             Ok(t)
@@ -215,7 +254,7 @@ fn trunk() -> Result<String, String> {
     }
 }
 
-fn find_browser() -> Option<(PathBuf, PathBuf)> {
+fn find_chromium() -> Option<(PathBuf, PathBuf)> {
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .iter()
         .find_map(|n| which(n))?;
@@ -223,27 +262,113 @@ fn find_browser() -> Option<(PathBuf, PathBuf)> {
     Some((chromium, driver))
 }
 
-fn chromium() -> Result<(PathBuf, PathBuf), String> {
-    if let Some(found) = find_browser() {
-        return Ok(found);
+/// Debian names Firefox ESR's binary `firefox-esr`; geckodriver is told
+/// where it is (`--binary`, `moz:firefoxOptions.binary`), so no `firefox`
+/// link is needed.
+fn find_firefox() -> Option<PathBuf> {
+    ["firefox-esr", "firefox"].iter().find_map(|n| which(n))
+}
+
+/// MiniBrowser is not on `PATH`: WebKitGTK keeps it in its library folder.
+fn find_minibrowser() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MINIBROWSER")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    {
+        return Some(p);
     }
+    ["x86_64-linux-gnu", "aarch64-linux-gnu", ""]
+        .iter()
+        .flat_map(|arch| {
+            ["webkit2gtk-4.1", "webkit2gtk-4.0", "webkitgtk-6.0"]
+                .iter()
+                .map(move |v| PathBuf::from("/usr/lib").join(arch).join(v).join("MiniBrowser"))
+        })
+        .find(|p| p.is_file())
+}
+
+/// A font with Korean glyphs, so failure screenshots show Korean text.
+fn korean_font() -> bool {
+    output(cmd("fc-list").args([":lang=ko", "family"])).is_some_and(|s| !s.is_empty())
+        || output(cmd("dpkg-query").args(["-W", "-f=${Status}", "fonts-noto-cjk"]))
+            .is_some_and(|s| s.ends_with(" installed"))
+}
+
+/// Each Debian package the browser suites need, and whether it is there.
+fn debian_needs() -> Vec<(&'static str, bool)> {
+    vec![
+        (
+            "chromium",
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .any(|n| which(n).is_some()),
+        ),
+        ("chromium-driver", which("chromedriver").is_some()),
+        ("firefox-esr", find_firefox().is_some()),
+        (
+            "webkit2gtk-driver",
+            which("WebKitWebDriver").is_some() && find_minibrowser().is_some(),
+        ),
+        ("xvfb", which("Xvfb").is_some()),
+        ("fonts-noto-cjk", korean_font()),
+    ]
+}
+
+fn debian_packages() -> Result<String, String> {
+    let missing: Vec<&str> = debian_needs()
+        .into_iter()
+        .filter(|(_, there)| !there)
+        .map(|(p, _)| p)
+        .collect();
+    let all: Vec<&str> = debian_needs().into_iter().map(|(p, _)| p).collect();
+    if missing.is_empty() {
+        return Ok(format!("present: {}", all.join(", ")));
+    }
+    let command = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
     let root_user = output(std::process::Command::new("id").arg("-u")).as_deref() == Some("0");
     if which("apt-get").is_none() || !root_user {
-        return Err("install Chromium and its ChromeDriver by hand (Debian: `sudo apt-get install chromium chromium-driver`) and put both on PATH".into());
+        return Err(format!(
+            "install by hand (Debian: `sudo apt-get update && sudo {command}`; elsewhere: Chromium + ChromeDriver, \
+             Firefox, WebKitGTK's WebKitWebDriver and MiniBrowser, Xvfb and a Korean font) and put the \
+             binaries on PATH"
+        ));
     }
-    println!("  ..    installing Debian's chromium and chromium-driver");
+    println!("  ..    installing Debian's {}", missing.join(", "));
     let ok = run(cmd("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))
         && run(cmd("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"));
-    match (ok, find_browser()) {
-        (true, Some(found)) => Ok(found),
-        _ => Err("`apt-get install chromium chromium-driver` failed; install them by hand".into()),
+    let still: Vec<&str> = debian_needs()
+        .into_iter()
+        .filter(|(_, there)| !there)
+        .map(|(p, _)| p)
+        .collect();
+    match (ok, still.is_empty()) {
+        (true, true) => Ok(format!("installed now: {}", missing.join(", "))),
+        _ => Err(format!(
+            "`{command}` did not provide {}; install them by hand",
+            still.join(", ")
+        )),
+    }
+}
+
+fn geckodriver() -> Result<String, String> {
+    let have = || output(cmd("geckodriver").arg("--version")).and_then(|v| v.lines().next().map(str::to_owned));
+    if let Some(v) = have() {
+        return Ok(v);
+    }
+    println!("  ..    installing geckodriver {GECKODRIVER_VERSION} from crates.io (builds for about 3 minutes)");
+    // geckodriver only relays WebDriver commands: at opt-level 1 it built in
+    // 170 s here, against 290 s at the default release profile.
+    let ok = run(cmd("cargo")
+        .args(["install", "geckodriver", "--locked", "--version", GECKODRIVER_VERSION])
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false"));
+    match (ok, have()) {
+        (true, Some(v)) => Ok(format!("{v} installed now")),
+        _ => Err(format!(
+            "run `cargo install geckodriver --locked --version {GECKODRIVER_VERSION}` by hand"
+        )),
     }
 }

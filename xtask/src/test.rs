@@ -1,8 +1,115 @@
-//! `cargo xtask test`: setup, then every suite, with pass/fail counts.
+//! `cargo xtask test`: setup, then every suite, with pass/fail counts and
+//! the time each took.
+//!
+//! The browser suites run once per engine (Chromium, Firefox, WebKit), each
+//! engine as a suite of its own with its own minimum, so an engine that ran
+//! no test fails the run:
+//! - the end-to-end scenarios: the same `cargo test -p e2e` with
+//!   `E2E_ENGINE=chromium|firefox|webkit` (the harness reads it), so every
+//!   scenario, a new one included, runs in every engine;
+//! - the wasm-bindgen-test suites ([`BROWSER_TEST_TARGETS`]): the same
+//!   `cargo test --target wasm32-unknown-unknown` with only that engine's
+//!   driver variable set (`CHROMEDRIVER`, `GECKODRIVER` with `--binary`,
+//!   `SAFARIDRIVER` = WebKitWebDriver: wasm-bindgen-test-runner speaks W3C
+//!   WebDriver to it and WebKitWebDriver starts its default browser,
+//!   WebKitGTK's MiniBrowser). The runner picks the first driver variable it
+//!   finds, so the others are removed.
+//!
+//! WebKitGTK's MiniBrowser has no headless mode: one Xvfb, started here on a
+//! free display and stopped at the end, serves the WebKit suites.
 
 use crate::setup::{setup, Tools};
 use crate::util::{cmd, root, run_capture};
-use std::process::Command;
+use std::io::Read as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The wasm-bindgen-test targets (`tests/*.rs`) that run in the browsers.
+pub const BROWSER_TEST_TARGETS: &[&str] = &[
+    "checkout_component",
+    "sdk_binding",
+    "sdk_loader",
+    "toss_binding",
+    "sdk_binding_v1",
+];
+
+/// The browser engines every browser suite runs in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Chromium,
+    Firefox,
+    Webkit,
+}
+
+impl Engine {
+    const ALL: [Engine; 3] = [Engine::Chromium, Engine::Firefox, Engine::Webkit];
+
+    /// The `E2E_ENGINE` value.
+    fn id(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+            Engine::Webkit => "webkit",
+        }
+    }
+}
+
+/// Every WebDriver variable wasm-bindgen-test-runner looks at: it takes the
+/// first it finds, so a suite sets exactly one.
+const RUNNER_DRIVER_VARS: &[&str] = &[
+    "GECKODRIVER",
+    "GECKODRIVER_REMOTE",
+    "GECKODRIVER_ARGS",
+    "SAFARIDRIVER",
+    "SAFARIDRIVER_REMOTE",
+    "SAFARIDRIVER_ARGS",
+    "CHROMEDRIVER",
+    "CHROMEDRIVER_REMOTE",
+    "CHROMEDRIVER_ARGS",
+    "MSEDGEDRIVER",
+    "MSEDGEDRIVER_REMOTE",
+    "MSEDGEDRIVER_ARGS",
+];
+
+/// An Xvfb this run started; stopped (by its own handle) on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Xvfb on the first free display; `-displayfd` makes it print the
+/// display number it took once it is ready for clients.
+fn start_xvfb(tools: &Tools) -> Result<Xvfb, String> {
+    let (mut reader, writer) = std::io::pipe().map_err(|e| format!("a pipe for Xvfb: {e}"))?;
+    let child = Command::new(&tools.xvfb)
+        .args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+        .stdout(writer)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", tools.xvfb.display()))?;
+    let mut xvfb = Xvfb {
+        child,
+        display: String::new(),
+    };
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while matches!(reader.read(&mut byte), Ok(1)) && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let n = String::from_utf8_lossy(&line).trim().to_owned();
+    if n.is_empty() {
+        return Err(format!("{} exited without a display", tools.xvfb.display()));
+    }
+    xvfb.display = format!(":{n}");
+    Ok(xvfb)
+}
 
 /// Counts read off `test result:` lines.
 #[derive(Default, Clone, Copy)]
@@ -50,6 +157,8 @@ struct Suite {
     name: &'static str,
     kind: Kind,
     command: Command,
+    /// The browser engine the suite runs in, if any.
+    engine: Option<Engine>,
 }
 
 fn cargo(args: &[&str]) -> Command {
@@ -58,7 +167,81 @@ fn cargo(args: &[&str]) -> Command {
     c
 }
 
-fn suites(tools: &Tools) -> Vec<Suite> {
+/// `cargo test -p e2e` in `engine`: every scenario, PC and mobile profiles.
+fn e2e_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
+    let mut c = cargo(&["test", "-p", "e2e"]);
+    c.env("E2E_ENGINE", engine.id())
+        .env("DEMO_DIST", root().join("dist"))
+        .env("CHROMIUM", &tools.chromium)
+        .env("CHROMEDRIVER", &tools.chromedriver)
+        .env("FIREFOX", &tools.firefox)
+        .env("GECKODRIVER", &tools.geckodriver)
+        .env("WEBKIT_WEBDRIVER", &tools.webkit_driver)
+        .env("MINIBROWSER", &tools.minibrowser)
+        .env("XVFB", &tools.xvfb);
+    if engine == Engine::Webkit {
+        c.env("DISPLAY", display);
+    }
+    let name: &'static str = match engine {
+        Engine::Chromium => "end-to-end tests in Chromium (headless; PC, phone emulation: demo + backend + sandbox)",
+        Engine::Firefox => "end-to-end tests in Firefox (ESR, headless; PC, iPhone user agent)",
+        Engine::Webkit => "end-to-end tests in WebKit (MiniBrowser on Xvfb; PC, iPhone user agent)",
+    };
+    Suite {
+        name,
+        // 3 harness unit tests + 33 scenarios (PC and mobile).
+        kind: Kind::Tests { min: 36 },
+        command: c,
+        engine: Some(engine),
+    }
+}
+
+/// The wasm-bindgen-test suites in `engine`.
+fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
+    let mut args = vec![
+        "test",
+        "-p",
+        "portone-checkout",
+        "--features",
+        "csr",
+        "--target",
+        "wasm32-unknown-unknown",
+    ];
+    for t in BROWSER_TEST_TARGETS {
+        args.extend(["--test", t]);
+    }
+    let mut c = cargo(&args);
+    for v in RUNNER_DRIVER_VARS {
+        c.env_remove(v);
+    }
+    c.env("WASM_BINDGEN_TEST_TIMEOUT", "60");
+    match engine {
+        Engine::Chromium => {
+            c.env("CHROMEDRIVER", &tools.chromedriver);
+        }
+        Engine::Firefox => {
+            // Debian's binary is `firefox-esr`; geckodriver looks for `firefox`.
+            c.env("GECKODRIVER", &tools.geckodriver)
+                .env("GECKODRIVER_ARGS", format!("--binary {}", tools.firefox.display()));
+        }
+        Engine::Webkit => {
+            c.env("SAFARIDRIVER", &tools.webkit_driver).env("DISPLAY", display);
+        }
+    }
+    let name: &'static str = match engine {
+        Engine::Chromium => "browser tests (wasm-bindgen-test) in Chromium (headless)",
+        Engine::Firefox => "browser tests (wasm-bindgen-test) in Firefox (ESR, headless)",
+        Engine::Webkit => "browser tests (wasm-bindgen-test) in WebKit (MiniBrowser on Xvfb)",
+    };
+    Suite {
+        name,
+        kind: Kind::Tests { min: 37 },
+        command: c,
+        engine: Some(engine),
+    }
+}
+
+fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
@@ -72,32 +255,6 @@ fn suites(tools: &Tools) -> Vec<Suite> {
         "portone-checkout/csr",
     ]);
     native.env("CHROMEDRIVER", &driver).env("CHROMIUM", &chromium);
-    let mut e2e = cargo(&["test", "-p", "e2e"]);
-    e2e.env("CHROMEDRIVER", &driver)
-        .env("CHROMIUM", &chromium)
-        .env("DEMO_DIST", root().join("dist"));
-    let mut browser = cargo(&[
-        "test",
-        "-p",
-        "portone-checkout",
-        "--features",
-        "csr",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--test",
-        "checkout_component",
-        "--test",
-        "sdk_binding",
-        "--test",
-        "sdk_loader",
-        "--test",
-        "toss_binding",
-        "--test",
-        "sdk_binding_v1",
-    ]);
-    browser
-        .env("CHROMEDRIVER", &driver)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "60");
     // `npm ci` refuses a lock out of step with its package.json: check each
     // lock without installing anything, so drift shows here and not in the
     // bench on a fresh machine.
@@ -109,21 +266,24 @@ fn suites(tools: &Tools) -> Vec<Suite> {
     };
     let mut demo = cmd("trunk");
     demo.args(["build", "--release"]);
-    vec![
+    let mut suites = vec![
         Suite {
             name: "rustfmt",
             kind: Kind::Check,
             command: cargo(&["fmt", "--all", "--", "--check"]),
+            engine: None,
         },
         Suite {
             name: "npm lock in sync (npm ci --dry-run, bench)",
             kind: Kind::Check,
             command: npm_lock("bench"),
+            engine: None,
         },
         Suite {
             name: "npm lock in sync (npm ci --dry-run, bench/react-baseline)",
             kind: Kind::Check,
             command: npm_lock("bench/react-baseline"),
+            engine: None,
         },
         Suite {
             name: "clippy (native, with the demo and components)",
@@ -138,6 +298,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "-D",
                 "warnings",
             ]),
+            engine: None,
         },
         Suite {
             name: "clippy (native, server rendering: --features ssr)",
@@ -154,6 +315,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "-D",
                 "warnings",
             ]),
+            engine: None,
         },
         Suite {
             name: "clippy (wasm32)",
@@ -171,6 +333,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "-D",
                 "warnings",
             ]),
+            engine: None,
         },
         Suite {
             name: "the library builds for hydration (wasm32, --features hydrate)",
@@ -185,6 +348,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "--target",
                 "wasm32-unknown-unknown",
             ]),
+            engine: None,
         },
         Suite {
             name: "an SSR consumer gets no csr (cargo tree -e features, --features ssr)",
@@ -200,38 +364,42 @@ fn suites(tools: &Tools) -> Vec<Suite> {
                 "-i",
                 "leptos",
             ]),
+            engine: None,
         },
         Suite {
             name: "server rendering to HTML (cargo test --features ssr --test ssr)",
             kind: Kind::Tests { min: 2 },
             command: cargo(&["test", "-p", "portone-checkout", "--features", "ssr", "--test", "ssr"]),
+            engine: None,
         },
         Suite {
             name: "demo release build (trunk)",
             kind: Kind::Check,
             command: demo,
+            engine: None,
         },
         Suite {
             name: "no Toss secret key in the browser bundle (dist/, bench/dist/minimal)",
             kind: Kind::Check,
             command: cargo(&["xtask", "scan-secrets"]),
+            engine: None,
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
             kind: Kind::Tests { min: 471 },
             command: native,
+            engine: None,
         },
-        Suite {
-            name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
-            kind: Kind::Tests { min: 55 },
-            command: e2e,
-        },
-        Suite {
-            name: "browser tests (wasm-bindgen-test, headless Chromium)",
-            kind: Kind::Tests { min: 61 },
-            command: browser,
-        },
-    ]
+    ];
+    suites.extend(Engine::ALL.iter().map(|&e| e2e_suite(tools, e, display)));
+    suites.extend(Engine::ALL.iter().map(|&e| browser_suite(tools, e, display)));
+    suites
+}
+
+/// `1m05s`.
+fn minutes(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}m{:02}s", s / 60, s % 60)
 }
 
 /// Runs everything; returns the process exit code.
@@ -243,11 +411,34 @@ pub fn test() -> i32 {
             return 1;
         }
     };
+    // One X display for every WebKit suite; without it they fail (below),
+    // they are never skipped.
+    let xvfb = start_xvfb(&tools);
+    let display = match &xvfb {
+        Ok(x) => {
+            println!("== Xvfb on display {} for the WebKit suites", x.display);
+            x.display.clone()
+        }
+        Err(e) => {
+            eprintln!("could not start Xvfb for the WebKit suites: {e}");
+            String::new()
+        }
+    };
     let mut report = Vec::new();
     let mut total = Counts::default();
     let mut all_ok = true;
-    for mut s in suites(&tools) {
+    for mut s in suites(&tools, &display) {
         println!("\n== suite: {}", s.name);
+        let started = Instant::now();
+        if let (Some(Engine::Webkit), Err(e)) = (s.engine, &xvfb) {
+            report.push((
+                s.name,
+                format!("FAILED: no X display for WebKit ({e})"),
+                started.elapsed(),
+            ));
+            all_ok = false;
+            continue;
+        }
         let (ok, lines) = run_capture(&mut s.command);
         let c = count(&lines);
         let verdict = match s.kind {
@@ -268,11 +459,12 @@ pub fn test() -> i32 {
             }
         };
         all_ok &= verdict.starts_with("ok");
-        report.push((s.name, verdict));
+        report.push((s.name, verdict, started.elapsed()));
     }
+    drop(xvfb);
     println!("\n== summary");
-    for (name, verdict) in &report {
-        println!("  {verdict:<40} {name}");
+    for (name, verdict, took) in &report {
+        println!("  {verdict:<40} {:>6}  {name}", minutes(*took));
     }
     println!("{} passed, {} failed", total.passed, total.failed);
     i32::from(!all_ok)

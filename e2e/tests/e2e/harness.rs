@@ -1,6 +1,7 @@
-//! The harness itself: services, both browser profiles, CDP, evidence.
+//! The harness itself: services, both browser profiles, the engine, the
+//! scripts before the app, evidence.
 
-use e2e::{run, Env, Profile};
+use e2e::{run, Engine, Env, Profile};
 use serde_json::json;
 
 async fn sandbox_sdk_loads_and_evidence_can_be_saved(env: &mut Env) -> anyhow::Result<()> {
@@ -51,6 +52,27 @@ async fn sandbox_sdk_loads_and_evidence_can_be_saved(env: &mut Env) -> anyhow::R
         .as_str()
         .is_some_and(|u| u.contains("iPhone") && u.contains("Mobile"));
     anyhow::ensure!(mobile == (env.profile() == Profile::Mobile), "profile UA: {ua}");
+    // A phone-sized viewport on mobile (the narrowest window MiniBrowser
+    // allows is 447 px wide, Firefox's 500 px), a desktop one on PC.
+    let width = page.js("return window.innerWidth;", vec![]).await?;
+    let width = width.as_u64().unwrap_or(0);
+    match env.profile() {
+        Profile::Mobile => anyhow::ensure!((300..=500).contains(&width), "mobile viewport width {width}"),
+        Profile::Pc => anyhow::ensure!(width >= 1024, "PC viewport width {width}"),
+    }
+    // The engine is the one E2E_ENGINE names (the user agent may be an
+    // iPhone's in any engine; `navigator.vendor` is the engine's own).
+    let vendor = page.js("return navigator.vendor;", vec![]).await?;
+    let expected = match env.engine() {
+        Engine::Chromium => "Google Inc.",
+        Engine::Firefox => "",
+        Engine::Webkit => "Apple Computer, Inc.",
+    };
+    anyhow::ensure!(
+        vendor == json!(expected),
+        "{:?} runs: navigator.vendor is {vendor}",
+        env.engine()
+    );
     Ok(())
 }
 

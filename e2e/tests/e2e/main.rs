@@ -1,7 +1,8 @@
-//! End-to-end scenarios (issue 6; PortOne V1: issue 13): the demo shop in
-//! headless Chromium against `checkout-server` and `portone-sandbox`, PC and
-//! mobile profiles. Every test takes the harness's global lock, so one
-//! browser runs at a time.
+//! End-to-end scenarios (issue 6; PortOne V1: issue 13; Toss Payments:
+//! issue 14): the demo shop against `checkout-server` and `portone-sandbox`,
+//! PC and mobile profiles, in the engine `E2E_ENGINE` names (Chromium,
+//! Firefox or WebKit; `cargo xtask test` runs all three). Every test takes
+//! the harness's global lock, so one browser runs at a time.
 
 mod attacks;
 mod billing;

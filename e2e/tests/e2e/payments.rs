@@ -20,6 +20,20 @@ async fn buy_two_products_and_approve(env: &mut Env) -> anyhow::Result<()> {
     assert_clean_url(env).await?;
     assert_never(env, "failed").await?;
     ensure!(page.error_text().await?.is_none(), "no error text once paid");
+    if env.profile() == Profile::Mobile {
+        // The returned page moves focus to the outcome (screen readers
+        // announce it), in every engine.
+        wait_for("the outcome to be focused after the return", DEADLINE, || async {
+            let focused = page
+                .js(
+                    "var a = document.activeElement; return a ? a.getAttribute('data-testid') : null;",
+                    vec![],
+                )
+                .await?;
+            Ok((focused == json!("checkout-status")).then_some(()))
+        })
+        .await?;
+    }
     Ok(())
 }
 
@@ -98,6 +112,12 @@ async fn cancel_in_the_pg_window(env: &mut Env) -> anyhow::Result<()> {
     if env.profile() == Profile::Pc {
         // The popup window type: the cancel button, then closing the popup.
         shop_with_two_products(env, "?window=popup").await?;
+        // The shopper clicks once the order is prepared in the background
+        // (as it is a moment after the cart settles): WebKit lets a page
+        // open a popup only in the click's own task, so the checkout must
+        // reach the SDK without a network wait (e2e/README.md, engine
+        // differences). A click before that gets the SDK's overlay in WebKit.
+        env.page().wait_payment_id().await?;
         pay_and(env, PgWindow::Popup, PgAction::Cancel).await?;
         let first = expect_cancelled(env).await?;
         pay_and(env, PgWindow::Popup, PgAction::ClosePopup).await?;

@@ -33,8 +33,23 @@
     });
   }
 
-  function openWindow(session, resolve) {
+  var POPUP_FEATURES = "width=480,height=680,menubar=no,toolbar=no";
+
+  // The same rule as the sandbox's own choice of window (`window_mode`):
+  // a PC user agent asking for `windowType.pc: "POPUP"`.
+  function wantsPopup(req) {
+    var ua = navigator.userAgent;
+    var mobile = ["Mobi", "Android", "iPhone", "iPad"].some(function (m) { return ua.indexOf(m) >= 0; });
+    return !!(req && typeof req === "object" && !req.forceRedirect && !mobile &&
+      req.windowType && typeof req.windowType === "object" && req.windowType.pc === "POPUP");
+  }
+
+  function openWindow(session, resolve, pending) {
     var url = BASE + session.windowUrl;
+    if (pending && (session.mode !== "POPUP" || pending.closed)) {
+      if (!pending.closed) pending.close();
+      pending = null;
+    }
     var settled = false;
     var cleanup = [];
     function settle(result) {
@@ -64,8 +79,12 @@
       return;
     }
     if (session.mode === "POPUP") {
-      var popup = window.open(url, "portone-sandbox-" + session.sessionId,
-        "width=480,height=680,menubar=no,toolbar=no");
+      var popup = pending;
+      if (popup) {
+        popup.location.replace(url);
+      } else {
+        popup = window.open(url, "portone-sandbox-" + session.sessionId, POPUP_FEATURES);
+      }
       if (popup) {
         var timer = setInterval(function () {
           if (popup.closed && !settled) finishAs("cancel");
@@ -100,6 +119,17 @@
   }
 
   function start(path, kind, transactionType, req) {
+    // A popup is opened now, in the caller's own task, and pointed at the
+    // window once the sandbox has answered: WebKit (Safari) lets a page
+    // open a window only while it handles the click, not after a network
+    // round trip. If the browser still refuses, the overlay is used.
+    var pending = null;
+    if (wantsPopup(req)) {
+      try { pending = window.open("about:blank", "", POPUP_FEATURES); } catch (e) { pending = null; }
+    }
+    function dropPending() {
+      if (pending && !pending.closed) pending.close();
+    }
     return new Promise(function (resolve, reject) {
       var body = {
         request: req === undefined ? null : req,
@@ -107,9 +137,10 @@
         outcome: SCRIPT_OUTCOME,
       };
       post(path, body).then(function (x) {
-        if (!x.ok) { reject(sdkError(kind, transactionType, x.body, req)); return; }
-        openWindow(x.body, resolve);
+        if (!x.ok) { dropPending(); reject(sdkError(kind, transactionType, x.body, req)); return; }
+        openWindow(x.body, resolve, pending);
       }, function (e) {
+        dropPending();
         reject(sdkError(kind, transactionType,
           { code: "PORTONE_ERROR", message: "sandbox unreachable: " + e }, req));
       });
