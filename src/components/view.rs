@@ -17,21 +17,42 @@ pub(crate) struct TestIds {
 /// tab is hidden).
 const REVEAL_FRAMES: u32 = 1800;
 
-/// Scrolls the status region into view and focuses it once it is in the
-/// document. A view inside `<Suspense>` is built before it is attached, and
-/// focusing a detached element does nothing: Firefox showed it, verifying a
-/// redirect return before the shop's other resources had loaded, and the
-/// focus was lost. So this waits, frame by frame, until the element is
-/// attached, and gives up when the component is gone (`alive` disposed).
-fn reveal_when_attached(el: web_sys::HtmlDivElement, alive: StoredValue<bool>, frames_left: u32) {
-    if alive.try_get_value().is_none() {
+/// Frames the focus must hold before the reveal stops watching.
+const REVEAL_STABLE_FRAMES: u32 = 10;
+
+/// Scrolls the status region into view and focuses it, and keeps it
+/// focused until it has held for a few frames. A view inside `<Suspense>`
+/// can be built, shown, set aside while the rest loads and shown again:
+/// focusing it while detached does nothing, and moving it drops the focus
+/// (Firefox showed it, verifying a redirect return before the shop's other
+/// resources had loaded). So this tries frame by frame: while detached it
+/// waits; attached with nothing focused, it focuses; once something else
+/// has the focus (the shopper moved it) or the focus held, it stops. It
+/// gives up when the component is gone (`alive` disposed) or the frames run
+/// out.
+fn reveal_when_attached(el: web_sys::HtmlDivElement, alive: StoredValue<bool>, frames_left: u32, held: u32) {
+    if alive.try_get_value().is_none() || held >= REVEAL_STABLE_FRAMES {
         return;
     }
+    let mut held = held;
     if el.is_connected() {
-        el.scroll_into_view();
-        let _ = el.focus();
-    } else if frames_left > 0 {
-        request_animation_frame(move || reveal_when_attached(el, alive, frames_left - 1));
+        let active = el.owner_document().and_then(|d| d.active_element());
+        let body = el.owner_document().and_then(|d| d.body());
+        match active {
+            Some(a) if a == *el.as_ref() => held += 1,
+            // Something else has the focus on purpose: leave it there.
+            Some(a) if body.as_ref().is_none_or(|b| a != *b.as_ref()) => return,
+            _ => {
+                el.scroll_into_view();
+                let _ = el.focus();
+                held = 0;
+            }
+        }
+    } else {
+        held = 0;
+    }
+    if frames_left > 0 {
+        request_animation_frame(move || reveal_when_attached(el, alive, frames_left - 1, held));
     }
 }
 
@@ -66,7 +87,7 @@ pub(crate) fn FlowView(
             if settled && !revealed.get_value() {
                 if let Some(el) = status_ref.get() {
                     revealed.set_value(true);
-                    reveal_when_attached(el, revealed, REVEAL_FRAMES);
+                    reveal_when_attached(el, revealed, REVEAL_FRAMES, 0);
                 }
             }
         });

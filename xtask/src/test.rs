@@ -189,8 +189,9 @@ fn e2e_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
     };
     Suite {
         name,
-        // 3 harness unit tests + 33 scenarios (PC and mobile).
-        kind: Kind::Tests { min: 36 },
+        // 3 harness unit tests + 55 scenarios (PC and mobile; PortOne V2,
+        // PortOne V1, Toss Payments).
+        kind: Kind::Tests { min: 58 },
         command: c,
         engine: Some(engine),
     }
@@ -235,7 +236,7 @@ fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
     };
     Suite {
         name,
-        kind: Kind::Tests { min: 37 },
+        kind: Kind::Tests { min: 62 },
         command: c,
         engine: Some(engine),
     }
