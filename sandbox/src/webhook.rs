@@ -114,19 +114,44 @@ impl Webhooks {
     }
 }
 
+/// Who hears an event besides the configured URLs (or the
+/// `webhook-targets` override).
+pub(crate) enum Notice<'a> {
+    /// These URLs as well (PortOne V2's `noticeUrls`).
+    Also(&'a [String]),
+    /// These URLs instead, when any (PortOne V1's `notice_url` overrides
+    /// the console's webhook URL).
+    Instead(&'a [String]),
+}
+
 /// Sends the event `kind` with `body` to the configured URLs (or the
 /// `webhook-targets` override) and `notice_urls`, applying the webhook faults;
 /// delivery and retries run in the background. `signer` adds each attempt's
 /// authentication headers (`None`: unsigned).
 pub(crate) fn emit(st: &AppState, kind: &str, body: String, notice_urls: &[String], signer: Option<Signer>) {
-    let mut urls: Vec<String> = lock(&st.webhooks.extra_urls)
-        .clone()
-        .unwrap_or_else(|| st.config.webhook_urls.clone());
-    for u in notice_urls {
-        if !urls.contains(u) {
-            urls.push(u.clone());
+    emit_to(st, kind, body, Notice::Also(notice_urls), signer);
+}
+
+/// [`emit`] with the per-request URLs' rule spelled out.
+pub(crate) fn emit_to(st: &AppState, kind: &str, body: String, notice: Notice<'_>, signer: Option<Signer>) {
+    let configured = || {
+        lock(&st.webhooks.extra_urls)
+            .clone()
+            .unwrap_or_else(|| st.config.webhook_urls.clone())
+    };
+    let urls: Vec<String> = match notice {
+        Notice::Instead(notice_urls) if !notice_urls.is_empty() => notice_urls.to_vec(),
+        Notice::Instead(_) => configured(),
+        Notice::Also(notice_urls) => {
+            let mut urls = configured();
+            for u in notice_urls {
+                if !urls.contains(u) {
+                    urls.push(u.clone());
+                }
+            }
+            urls
         }
-    }
+    };
     let event = Event {
         webhook_id: new_id("msg"),
         kind: kind.to_owned(),

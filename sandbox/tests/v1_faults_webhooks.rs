@@ -177,11 +177,11 @@ async fn wait_body(rx: &Receiver, merchant_uid: &str, status: &str) -> Received 
 }
 
 #[tokio::test]
-async fn a_paid_window_payment_posts_an_unsigned_v1_body_to_notice_url_and_the_webhook_urls() {
+async fn a_paid_window_payment_posts_an_unsigned_v1_body_to_notice_url_instead_of_the_webhook_urls() {
     let (configured, configured_url) = webhook_receiver(vec![]).await;
     let (notice, notice_url) = webhook_receiver(vec![]).await;
     let sb = start_with(SandboxConfig {
-        webhook_urls: vec![configured_url],
+        webhook_urls: vec![configured_url.clone()],
         ..SandboxConfig::for_tests()
     })
     .await;
@@ -198,30 +198,35 @@ async fn a_paid_window_payment_posts_an_unsigned_v1_body_to_notice_url_and_the_w
     let mut p = v1_params("wh-1", 1000);
     p["notice_url"] = json!([notice_url]);
     let (_, r) = v1_pay(&sb, p, "approve").await;
-    for rx in [&notice, &configured] {
-        let got = wait_body(rx, "wh-1", "paid").await;
-        assert_eq!(
-            got.json(),
-            json!({"imp_uid": r["imp_uid"], "merchant_uid": "wh-1", "status": "paid"})
-        );
-        assert!(
-            got.headers.get("webhook-signature").is_none(),
-            "V1 webhooks are unsigned"
-        );
-        assert!(got.headers.get("webhook-id").is_none());
-        assert_eq!(got.headers["content-type"], "application/json");
-    }
-    let (_, log) = admin(&sb, "GET", "/__sandbox/webhooks", None).await;
-    let kinds: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["type"].as_str().unwrap())
-        .collect();
-    assert!(
-        kinds.iter().all(|k| *k == "iamport.paid"),
-        "no webhook for the declined window: {kinds:?}"
+    let got = wait_body(&notice, "wh-1", "paid").await;
+    assert_eq!(
+        got.json(),
+        json!({"imp_uid": r["imp_uid"], "merchant_uid": "wh-1", "status": "paid"})
     );
+    assert!(
+        got.headers.get("webhook-signature").is_none(),
+        "V1 webhooks are unsigned"
+    );
+    assert!(got.headers.get("webhook-id").is_none());
+    assert_eq!(got.headers["content-type"], "application/json");
+    // A payment without notice_url goes to the configured (console) URL.
+    let (_, r2) = v1_pay(&sb, v1_params("wh-2", 1000), "approve").await;
+    let got = wait_body(&configured, "wh-2", "paid").await;
+    assert_eq!(got.json()["imp_uid"], r2["imp_uid"]);
+    let (_, log) = admin(&sb, "GET", "/__sandbox/webhooks", None).await;
+    let log = log.as_array().unwrap();
+    assert!(
+        log.iter().all(|d| d["type"] == "iamport.paid"),
+        "no webhook for the declined window: {log:?}"
+    );
+    // notice_url overrides the console's URL: wh-1 was never sent there.
+    let wh1_targets: Vec<&str> = log
+        .iter()
+        .filter(|d| d["body"].as_str().is_some_and(|b| b.contains("\"wh-1\"")))
+        .map(|d| d["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(wh1_targets, vec![notice_url.as_str()], "{log:?}");
+    assert!(!configured.received().iter().any(|x| x.json()["merchant_uid"] == "wh-1"));
     assert!(!notice
         .received()
         .iter()
