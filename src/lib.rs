@@ -44,12 +44,13 @@ pub mod return_url;
 /// `use portone_checkout::prelude::*;`.
 #[cfg(feature = "components")]
 pub mod prelude {
-    pub use crate::components::{Checkout, CheckoutProvider, IssueBillingKey, PaymentView};
+    #[cfg(feature = "billing")]
+    pub use crate::components::IssueBillingKey;
+    pub use crate::components::{Checkout, CheckoutProvider, PaymentView};
     pub use crate::gateway::{PortOneV1, PortOneV2, TossPayments};
-    pub use crate::hooks::{
-        use_billing_key, use_payment, BillingPhase, PaymentPhase, UseBillingKeyOptions, UseBillingKeyReturn,
-        UsePaymentOptions, UsePaymentReturn,
-    };
+    #[cfg(feature = "billing")]
+    pub use crate::hooks::{use_billing_key, BillingPhase, UseBillingKeyOptions, UseBillingKeyReturn};
+    pub use crate::hooks::{use_payment, PaymentPhase, UsePaymentOptions, UsePaymentReturn};
     pub use crate::i18n::Lang;
     pub use crate::model::portone_v2::{PaymentOptions, PgProvider};
     pub use crate::model::toss::TossPaymentOptions;

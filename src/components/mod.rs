@@ -11,11 +11,13 @@
 //! `pc-checkout` prefix, every colour, radius and spacing a `--pc-*`
 //! custom property.
 
+#[cfg(feature = "billing")]
 mod billing;
 mod checkout;
 mod provider;
 mod view;
 
+#[cfg(feature = "billing")]
 pub use billing::IssueBillingKey;
 pub use checkout::{Checkout, PaymentView};
 pub use provider::CheckoutProvider;

@@ -72,6 +72,10 @@ pub enum SdkError {
     /// Validation failed: nothing was sent to the SDK.
     #[error("the request was not sent: {0}")]
     Invalid(#[from] Violations),
+    /// The gateway does not offer this (billing keys from a provider
+    /// without them, or with the crate's `billing` feature off).
+    #[error("the payment gateway does not offer {0} (billing keys need the crate's `billing` feature)")]
+    Unsupported(&'static str),
     /// The request could not be converted to a JS object.
     #[error("the request could not be converted for the SDK: {0}")]
     Serialize(String),

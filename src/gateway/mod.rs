@@ -81,11 +81,16 @@ pub trait PaymentGateway: Send + Sync + 'static {
         let _ = intent;
         Ok(())
     }
-    /// Validates and opens the billing-key window.
+    /// Validates and opens the billing-key window. Default (a provider
+    /// without billing keys, or the crate without its `billing` feature):
+    /// [`SdkError::Unsupported`].
     fn request_billing_key<'a>(
         &'a self,
         intent: &'a BillingIntent,
-    ) -> LocalBoxFuture<'a, Result<BillingWindowResult, SdkError>>;
+    ) -> LocalBoxFuture<'a, Result<BillingWindowResult, SdkError>> {
+        let _ = intent;
+        Box::pin(std::future::ready(Err(SdkError::Unsupported("billing keys"))))
+    }
     /// Reads this provider's redirect-return query (`Ok(None)`: an ordinary
     /// page load).
     fn parse_return(&self, query: &str) -> Result<Option<Returned>, ReturnError>;
@@ -165,6 +170,47 @@ pub fn now_ms() -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gateway that takes payments only.
+    struct PaymentsOnly;
+
+    impl PaymentGateway for PaymentsOnly {
+        fn name(&self) -> &'static str {
+            "payments only"
+        }
+        fn preload(&self) -> LocalBoxFuture<'_, Result<(), SdkError>> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn request_payment<'a>(
+            &'a self,
+            _intent: &'a PaymentIntent,
+        ) -> LocalBoxFuture<'a, Result<WindowResult, SdkError>> {
+            Box::pin(std::future::ready(Ok(WindowResult::Redirected)))
+        }
+        fn parse_return(&self, _query: &str) -> Result<Option<Returned>, ReturnError> {
+            Ok(None)
+        }
+        fn return_keys(&self) -> &'static [&'static str] {
+            &[]
+        }
+    }
+
+    #[test]
+    fn a_gateway_without_billing_keys_says_so_instead_of_opening_anything() {
+        let intent = BillingIntent {
+            prepared: BillingKeyPrepared {
+                issue_id: crate::protocol::IssueId::parse("issue-1").unwrap_or_else(|e| panic!("{e}")),
+                issue_name: "정기 결제".into(),
+                customer: Default::default(),
+            },
+            return_url: None,
+            lang: Lang::Ko,
+        };
+        let r = futures::executor::block_on(PaymentsOnly.request_billing_key(&intent));
+        assert!(matches!(r, Err(SdkError::Unsupported("billing keys"))), "{r:?}");
+        let shown = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(shown.contains("`billing` feature"), "{shown}");
+    }
 
     #[test]
     fn mobile_user_agents_are_recognised() {

@@ -157,6 +157,7 @@ impl PaymentGateway for PortOneV1 {
         })
     }
 
+    #[cfg(feature = "billing")]
     fn request_billing_key<'a>(
         &'a self,
         intent: &'a BillingIntent,

@@ -13,13 +13,17 @@
 use super::{
     current_device, js, load_script, now_ms, BillingIntent, LoaderOptions, PaymentGateway, PaymentIntent, SdkError,
 };
-use crate::machine::{BillingWindowResult, WindowResult};
+#[cfg(feature = "billing")]
+use crate::machine::BillingWindowResult;
+use crate::machine::WindowResult;
 use crate::model::portone_v2::{
     build, return_url, validate_billing_key, validate_payment, BillingKeyOutcome, ChannelSettings, ErrorCode,
     IssueBillingKeyRequest, IssueOptions, PaymentOptions, PaymentOutcome, PaymentRequest, PgProvider,
     ValidationContext,
 };
-use crate::protocol::{CompleteRequest, RegisterBillingKeyRequest};
+use crate::protocol::CompleteRequest;
+#[cfg(feature = "billing")]
+use crate::protocol::RegisterBillingKeyRequest;
 use crate::return_url::{ReturnError, Returned};
 use futures::future::LocalBoxFuture;
 
@@ -179,6 +183,7 @@ impl PaymentGateway for PortOneV2 {
         self.js_payment_request(intent).map(drop)
     }
 
+    #[cfg(feature = "billing")]
     fn request_billing_key<'a>(
         &'a self,
         intent: &'a BillingIntent,

@@ -17,7 +17,9 @@
 //! closure is handed to JS.
 
 use super::{current_device, js, load_script, BillingIntent, LoaderOptions, PaymentGateway, PaymentIntent, SdkError};
-use crate::machine::{BillingWindowResult, WindowResult};
+#[cfg(feature = "billing")]
+use crate::machine::BillingWindowResult;
+use crate::machine::WindowResult;
 use crate::model::rules::Device;
 use crate::model::toss::response::{classify_rejection, Rejection};
 use crate::model::toss::{
@@ -156,6 +158,7 @@ impl PaymentGateway for TossPayments {
         })
     }
 
+    #[cfg(feature = "billing")]
     fn request_billing_key<'a>(
         &'a self,
         intent: &'a BillingIntent,

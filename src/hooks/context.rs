@@ -28,12 +28,14 @@ pub(crate) struct Inner {
     /// The billing-key backend: the merchant's own, else the HTTP backend
     /// (turned into one only where billing keys are used, so a page that
     /// only takes payments does not carry that code), else none.
+    #[cfg_attr(not(feature = "billing"), allow(dead_code))]
     pub billing: BillingSource,
     pub retry: RetryPolicy,
     pub pending_return: Mutex<Option<Result<Returned, ReturnError>>>,
 }
 
 /// Where the billing-key calls go.
+#[cfg_attr(not(feature = "billing"), allow(dead_code))]
 pub(crate) enum BillingSource {
     /// The merchant's own backend.
     Custom(Arc<dyn BillingBackend>),
@@ -43,6 +45,7 @@ pub(crate) enum BillingSource {
     None,
 }
 
+#[cfg(feature = "billing")]
 impl Inner {
     /// The billing-key backend, if any.
     pub(crate) fn billing(&self) -> Option<Arc<dyn BillingBackend>> {

@@ -14,10 +14,12 @@
 
 mod context;
 mod runner;
+#[cfg(feature = "billing")]
 mod use_billing_key;
 mod use_payment;
 
 pub use context::{try_use_checkout, use_checkout, CheckoutContext, SdkStatus};
+#[cfg(feature = "billing")]
 pub use use_billing_key::{use_billing_key, BillingPhase, UseBillingKeyOptions, UseBillingKeyReturn};
 pub use use_payment::{use_payment, PaymentPhase, UsePaymentOptions, UsePaymentReturn};
 

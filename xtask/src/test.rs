@@ -204,7 +204,7 @@ fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
         "-p",
         "portone-checkout",
         "--features",
-        "csr",
+        "csr,billing",
         "--target",
         "wasm32-unknown-unknown",
     ];
@@ -253,7 +253,7 @@ fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
         "--exclude",
         "e2e",
         "--features",
-        "portone-checkout/csr",
+        "portone-checkout/csr,portone-checkout/billing",
     ]);
     native.env("CHROMEDRIVER", &driver).env("CHROMIUM", &chromium);
     // `npm ci` refuses a lock out of step with its package.json: check each
@@ -302,14 +302,14 @@ fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
             engine: None,
         },
         Suite {
-            name: "clippy (native, server rendering: --features ssr)",
+            name: "clippy (native, server rendering: --features ssr,billing)",
             kind: Kind::Check,
             command: cargo(&[
                 "clippy",
                 "-p",
                 "portone-checkout",
                 "--features",
-                "ssr",
+                "ssr,billing",
                 "--lib",
                 "--tests",
                 "--",
@@ -330,6 +330,24 @@ fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
                 "--target",
                 "wasm32-unknown-unknown",
                 "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            engine: None,
+        },
+        Suite {
+            name: "clippy (wasm32, payments only: --features csr, no billing)",
+            kind: Kind::Check,
+            command: cargo(&[
+                "clippy",
+                "-p",
+                "portone-checkout",
+                "--features",
+                "csr",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--lib",
                 "--",
                 "-D",
                 "warnings",
@@ -368,9 +386,17 @@ fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
             engine: None,
         },
         Suite {
-            name: "server rendering to HTML (cargo test --features ssr --test ssr)",
+            name: "server rendering to HTML (cargo test --features ssr,billing --test ssr)",
             kind: Kind::Tests { min: 2 },
-            command: cargo(&["test", "-p", "portone-checkout", "--features", "ssr", "--test", "ssr"]),
+            command: cargo(&[
+                "test",
+                "-p",
+                "portone-checkout",
+                "--features",
+                "ssr,billing",
+                "--test",
+                "ssr",
+            ]),
             engine: None,
         },
         Suite {
