@@ -303,10 +303,10 @@ mod tests {
 
     #[test]
     fn provider_kinds_round_trip_through_their_stored_names() {
-        for kind in [ProviderKind::PortOneV2, ProviderKind::PortOneV1] {
+        for kind in [ProviderKind::PortOneV2, ProviderKind::PortOneV1, ProviderKind::Toss] {
             assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(ProviderKind::parse("toss"), None);
+        assert_eq!(ProviderKind::parse("stripe"), None);
     }
 
     #[test]
