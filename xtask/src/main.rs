@@ -2,8 +2,10 @@
 //!
 //! Commands:
 //! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
-//!   wasm-opt, Chromium) and print what was found and done.
+//!   wasm-opt, Chromium, PostgreSQL) and print what was found and done.
 //! - `test`: setup, then every suite, with counts; non-zero exit on failure.
+//!   The server's suite runs twice: on SQLite and on a throwaway PostgreSQL
+//!   cluster it starts and stops itself (`pg.rs`).
 //! - `demo`: setup, build and serve the demo shop.
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write
@@ -14,6 +16,7 @@
 
 mod bench;
 mod demo;
+mod pg;
 mod secrets;
 mod setup;
 mod test;

@@ -5,7 +5,9 @@
 //! `wasm-bindgen-cli` is installed without `--locked` because the registry
 //! mirror lacks a crate version its lock file pins; Debian's wasm-opt 108
 //! breaks the module, so wasm-opt comes from npm `binaryen@132.0.0`;
-//! Chromium runs as root only with `--no-sandbox` (see `webdriver.json`).
+//! Chromium runs as root only with `--no-sandbox` (see `webdriver.json`);
+//! PostgreSQL's `initdb` refuses root, so the throwaway clusters run as the
+//! `postgres` user (`pg.rs`).
 
 use crate::util::{cmd, output, root, run, tools_dir, which};
 use std::fs;
@@ -37,6 +39,7 @@ pub fn setup() -> Result<Tools, String> {
     );
     step("wasm-opt (binaryen)", wasm_opt(), &mut missing);
     step("trunk", trunk(), &mut missing);
+    step("PostgreSQL (initdb, pg_ctl)", postgresql(), &mut missing);
     let browser = chromium();
     let tools = match browser {
         Ok((chromium, chromedriver)) => {
@@ -212,6 +215,27 @@ fn trunk() -> Result<String, String> {
         Err(format!(
             "run `cargo install trunk --version {TRUNK_VERSION} --locked` by hand"
         ))
+    }
+}
+
+/// Debian's `postgresql` (the server binaries the throwaway test and bench
+/// clusters run; no service is started by the suites).
+fn postgresql() -> Result<String, String> {
+    if let Some(bin) = crate::pg::bin_dir() {
+        return Ok(bin.display().to_string());
+    }
+    let root_user = output(std::process::Command::new("id").arg("-u")).as_deref() == Some("0");
+    if which("apt-get").is_none() || !root_user {
+        return Err("install PostgreSQL by hand (Debian: `sudo apt-get install postgresql`)".into());
+    }
+    println!("  ..    installing Debian's postgresql");
+    let ok = run(cmd("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))
+        && run(cmd("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive"));
+    match (ok, crate::pg::bin_dir()) {
+        (true, Some(bin)) => Ok(format!("{} installed now", bin.display())),
+        _ => Err("`apt-get install postgresql` failed; install it by hand".into()),
     }
 }
 

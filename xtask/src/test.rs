@@ -1,5 +1,6 @@
 //! `cargo xtask test`: setup, then every suite, with pass/fail counts.
 
+use crate::pg::{Cluster, Durability};
 use crate::setup::{setup, Tools};
 use crate::util::{cmd, root, run_capture};
 use std::process::Command;
@@ -44,6 +45,9 @@ enum Kind {
     /// so a suite that silently runs fewer (a feature or a cfg turned off)
     /// fails.
     Tests { min: u64 },
+    /// A suite that cannot run (what it needs could not be started): a
+    /// failure, never a skip.
+    Unavailable { why: String },
 }
 
 struct Suite {
@@ -58,7 +62,33 @@ fn cargo(args: &[&str]) -> Command {
     c
 }
 
-fn suites(tools: &Tools) -> Vec<Suite> {
+/// The server's integration suite against the throwaway PostgreSQL
+/// cluster: every test gets a schema of its own there
+/// (`server/tests/api/common.rs`), and one test checks it really ran on
+/// PostgreSQL.
+fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
+    let name = "server tests on PostgreSQL (cargo test -p checkout-server --test api)";
+    match cluster {
+        Ok(cluster) => {
+            let mut c = cargo(&["test", "-p", "checkout-server", "--test", "api"]);
+            c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
+            Suite {
+                name,
+                kind: Kind::Tests { min: 200 },
+                command: c,
+            }
+        }
+        Err(e) => Suite {
+            name,
+            kind: Kind::Unavailable {
+                why: format!("PostgreSQL could not start: {e}"),
+            },
+            command: cmd("false"),
+        },
+    }
+}
+
+fn suites(tools: &Tools, postgres: &Result<Cluster, String>) -> Vec<Suite> {
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
@@ -221,6 +251,7 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             kind: Kind::Tests { min: 400 },
             command: native,
         },
+        postgres_suite(postgres),
         Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
             kind: Kind::Tests { min: 50 },
@@ -243,11 +274,22 @@ pub fn test() -> i32 {
             return 1;
         }
     };
+    println!("== starting a throwaway PostgreSQL cluster for the server's PostgreSQL suite");
+    let postgres = Cluster::start(Durability::Throwaway);
+    if let Err(e) = &postgres {
+        println!("  FAILED PostgreSQL: {e}");
+    }
     let mut report = Vec::new();
     let mut total = Counts::default();
     let mut all_ok = true;
-    for mut s in suites(&tools) {
+    for mut s in suites(&tools, &postgres) {
         println!("\n== suite: {}", s.name);
+        if let Kind::Unavailable { why } = &s.kind {
+            println!("{why}");
+            report.push((s.name, format!("FAILED: {why}")));
+            all_ok = false;
+            continue;
+        }
         let (ok, lines) = run_capture(&mut s.command);
         let c = count(&lines);
         let verdict = match s.kind {
@@ -255,6 +297,7 @@ pub fn test() -> i32 {
             Kind::Check => "FAILED".to_string(),
             Kind::CheckAbsent { bad } if ok && !lines.iter().any(|l| l.contains(bad)) => "ok".to_string(),
             Kind::CheckAbsent { bad } => format!("FAILED: the output contains {bad}"),
+            Kind::Unavailable { why } => format!("FAILED: {why}"),
             Kind::Tests { min } => {
                 total.passed += c.passed;
                 total.failed += c.failed;
@@ -275,5 +318,6 @@ pub fn test() -> i32 {
         println!("  {verdict:<40} {name}");
     }
     println!("{} passed, {} failed", total.passed, total.failed);
+    drop(postgres); // stops the cluster and removes its files
     i32::from(!all_ok)
 }
