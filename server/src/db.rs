@@ -1,5 +1,5 @@
 //! The database: SQLite or PostgreSQL, chosen at start ([`Database`]),
-//! with its versioned schema ([`schema`]), the seed catalogue and the
+//! with its versioned schema (`db/schema.rs`), the seed catalogue and the
 //! queries the handlers, the sync and the reconciler use.
 //!
 //! Orders and every state transition are written in transactions before a
@@ -418,12 +418,14 @@ macro_rules! insert_order_in {
     }};
 }
 
-/// Applies the migrations of `list` above `version` in the transaction
-/// `$tx`; `$record` records each one.
+/// Applies the migrations above `version` in the transaction `$tx`, each
+/// as `$text` words it for the backend; `$record` records each one.
 macro_rules! apply_migrations {
-    ($tx:expr, $version:expr, $list:expr, |$v:ident| $record:expr) => {{
-        for &($v, sql) in $list.iter().filter(|m| m.0 > $version) {
-            sqlx::raw_sql(sql).execute(&mut *$tx).await?;
+    ($tx:expr, $version:expr, |$v:ident, $sql:ident| $text:expr, |$rv:ident| $record:expr) => {{
+        for &($v, $sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > $version) {
+            let text = $text;
+            sqlx::raw_sql(&text).execute(&mut *$tx).await?;
+            let $rv = $v;
             $record;
             tracing::info!(version = $v, "database migrated");
         }
@@ -512,7 +514,7 @@ impl Db {
                 // BEGIN IMMEDIATE: processes starting at once migrate one at a time.
                 let mut tx = pool.begin_write().await?;
                 let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
-                apply_migrations!(tx, version, schema::SQLITE, |v| {
+                apply_migrations!(tx, version, |v, sql| sql, |v| {
                     // PRAGMA takes no bound parameter; `v` is a constant.
                     sqlx::raw_sql(&format!("PRAGMA user_version = {v}"))
                         .execute(&mut *tx)
@@ -537,7 +539,7 @@ impl Db {
                 let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                     .fetch_one(&mut *tx)
                     .await?;
-                apply_migrations!(tx, version, schema::POSTGRES, |v| {
+                apply_migrations!(tx, version, |v, sql| schema::for_postgres(sql), |v| {
                     sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                         .bind(v)
                         .bind(now())

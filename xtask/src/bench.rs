@@ -81,7 +81,9 @@ pub fn bench(args: &[String]) -> i32 {
     let opts = match parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}\nusage: cargo xtask bench [--loads N] [--seconds N] [--pool N] [--pages-only | --backend-only]");
+            eprintln!(
+                "{e}\nusage: cargo xtask bench [--loads N] [--seconds N] [--pool N] [--pages-only | --backend-only]"
+            );
             return 2;
         }
     };

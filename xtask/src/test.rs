@@ -74,7 +74,7 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
             Suite {
                 name,
-                kind: Kind::Tests { min: 200 },
+                kind: Kind::Tests { min: 85 },
                 command: c,
             }
         }
