@@ -1,6 +1,7 @@
 -- wrk script for `cargo xtask bench`: POST /api/payments/{id}/complete over
 -- a file of payment ids (one a line), split between wrk's threads.
 -- Arguments: <ids file> <number of wrk threads> <once|repeat>
+-- Environment: BENCH_REPLICA_PORTS (see setup).
 --   once:   each id is reported once (the backend's full verification path);
 --           the thread stops when its share is used up.
 --   repeat: cycle through the ids for the whole duration (already verified).
@@ -22,8 +23,19 @@ end
 local counter = 0
 local threads = {}
 
+-- BENCH_REPLICA_PORTS (e.g. "8081,8082"): loopback ports of replicas on one
+-- database; thread i connects to the i-th (in turn), as a load balancer
+-- spreads connections. Unset: every thread uses the URL's port.
+local replica_ports = {}
+for port in (os.getenv("BENCH_REPLICA_PORTS") or ""):gmatch("%d+") do
+  table.insert(replica_ports, port)
+end
+
 function setup(thread)
   thread:set("tid", counter)
+  if #replica_ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", replica_ports[(counter % #replica_ports) + 1])[1]
+  end
   counter = counter + 1
   table.insert(threads, thread)
 end

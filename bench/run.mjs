@@ -20,7 +20,9 @@ import { chromium } from "playwright-core";
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 // cfg: { root, loads, levelSeconds, poolSize, sandboxBin, serverBin, sandboxPort,
-//        dists: {minimal, demo, react}, namedWasm: {minimal, demo}, command, out, tmp }
+//        dists: {minimal, demo, react}, namedWasm: {minimal, demo}, command, out, tmp,
+//        backendOnly, backendOut, postgres: {base, databases: {"<replicas>-<c>": name}} | null,
+//        postgresError }
 const LOADS = cfg.loads;
 const CHROMIUM_FLAGS = [
   "--headless=new",
@@ -137,6 +139,7 @@ function vmHwm(pid) {
 
 async function startServer(name, port, db, staticDir) {
   // No rate limit: the load test sends thousands of requests from one address.
+  // `db`: an SQLite path or a postgres:// URL.
   const args = ["--addr", `127.0.0.1:${port}`, "--db", db, "--portone-api-base", cfg.sandboxUrl, "--rate-burst", "0"];
   if (staticDir) args.push("--static-dir", staticDir);
   const child = start(name, cfg.serverBin, args);
@@ -540,8 +543,12 @@ async function redirectReturn(browser, base, paid) {
 
 // ---------------------------------------------------------------- backend
 
-function wrk(port, connections, seconds, idsFile, mode) {
+// `ports`: the replicas; wrk's threads are spread over them in turn
+// (`BENCH_REPLICA_PORTS`, read by complete.lua's setup), as a load balancer
+// would spread connections.
+function wrk(ports, connections, seconds, idsFile, mode) {
   const threads = Math.min(2, connections);
+  const port = ports[0];
   const args = [
     "-t",
     String(threads),
@@ -559,7 +566,12 @@ function wrk(port, connections, seconds, idsFile, mode) {
     String(threads),
     mode,
   ];
-  const out = execFileSync("wrk", args, { encoding: "utf8", cwd: cfg.root, maxBuffer: 1 << 24 });
+  const out = execFileSync("wrk", args, {
+    encoding: "utf8",
+    cwd: cfg.root,
+    maxBuffer: 1 << 24,
+    env: { ...process.env, BENCH_REPLICA_PORTS: ports.join(",") },
+  });
   const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);
   const j = JSON.parse(line.slice("BENCH_JSON ".length));
@@ -579,33 +591,63 @@ function wrk(port, connections, seconds, idsFile, mode) {
   };
 }
 
-async function backendLoad() {
-  const levels = [];
-  for (const c of [1, 16, 64]) {
-    const port = await freePort();
-    const db = path.join(cfg.tmp, `load-${c}.db`);
-    const server = await startServer(`server-load-${c}`, port, db, null);
-    try {
-      const base = `http://127.0.0.1:${port}`;
-      const t0 = Date.now();
-      const paid = await pool(cfg.poolSize, 8, (i) => paidPayment(base, i));
-      const prepSecs = (Date.now() - t0) / 1000;
-      const idsFile = path.join(cfg.tmp, `ids-${c}.txt`);
-      fs.writeFileSync(idsFile, paid.map((p) => p.paymentId).join("\n") + "\n");
-      log(`  c=${c}: ${paid.length} paid payments prepared in ${prepSecs.toFixed(1)} s; wrk ${cfg.levelSeconds} s…`);
-      const first = wrk(port, c, cfg.levelSeconds, idsFile, "once");
-      const repeat = wrk(port, c, cfg.levelSeconds, idsFile, "repeat");
-      const rss = vmHwm(server.pid);
-      levels.push({ c, first, repeat, rss, pool: paid.length });
-      log(
-        `  c=${c}: first complete ${f1(first.rps)} req/s p50 ${f2(first.p50)} ms p99 ${f2(first.p99)} ms (${first.requests} req in ${f1(first.seconds)} s); ` +
-          `repeat ${f1(repeat.rps)} req/s p50 ${f2(repeat.p50)} ms p99 ${f2(repeat.p99)} ms; peak RSS ${mb(rss)} MB`,
-      );
-    } finally {
-      await stop(server);
+// The backends measured: SQLite (one server), and PostgreSQL with one and
+// with two replicas on one database (`cfg.postgres`: the throwaway cluster
+// xtask started, with a fresh database per scenario and level).
+function backendScenarios() {
+  const scenarios = [{ key: "sqlite", label: "SQLite, one server", replicas: 1, db: (c) => path.join(cfg.tmp, `load-${c}.db`) }];
+  if (cfg.postgres) {
+    for (const replicas of [1, 2]) {
+      scenarios.push({
+        key: `postgres-${replicas}`,
+        label: `PostgreSQL, ${replicas === 1 ? "one replica" : "two replicas"}`,
+        replicas,
+        db: (c) => `${cfg.postgres.base}/${cfg.postgres.databases[`${replicas}-${c}`]}`,
+      });
     }
+  } else {
+    results.notes.push(`backend on PostgreSQL: not measured (${cfg.postgresError || "no cluster"})`);
   }
-  return levels;
+  return scenarios;
+}
+
+async function backendLoad() {
+  const out = [];
+  for (const sc of backendScenarios()) {
+    log(`  -- ${sc.label}`);
+    const levels = [];
+    for (const c of [1, 16, 64]) {
+      const servers = [];
+      try {
+        for (let r = 0; r < sc.replicas; r++) {
+          const port = await freePort();
+          servers.push({ port, child: await startServer(`server-${sc.key}-${c}-${r}`, port, sc.db(c), null) });
+        }
+        const ports = servers.map((s) => s.port);
+        const base = `http://127.0.0.1:${ports[0]}`;
+        const t0 = Date.now();
+        const paid = await pool(cfg.poolSize, 8, (i) => paidPayment(base, i));
+        const prepSecs = (Date.now() - t0) / 1000;
+        const idsFile = path.join(cfg.tmp, `ids-${sc.key}-${c}.txt`);
+        fs.writeFileSync(idsFile, paid.map((p) => p.paymentId).join("\n") + "\n");
+        log(`  c=${c}: ${paid.length} paid payments prepared in ${prepSecs.toFixed(1)} s; wrk ${cfg.levelSeconds} s…`);
+        const first = wrk(ports, c, cfg.levelSeconds, idsFile, "once");
+        const repeat = wrk(ports, c, cfg.levelSeconds, idsFile, "repeat");
+        const rss = Math.max(...servers.map((s) => vmHwm(s.child.pid)));
+        levels.push({ c, first, repeat, rss, pool: paid.length });
+        log(
+          `  c=${c}: first complete ${f1(first.rps)} req/s p50 ${f2(first.p50)} ms p99 ${f2(first.p99)} ms (${first.requests} req in ${f1(first.seconds)} s); ` +
+            `repeat ${f1(repeat.rps)} req/s p50 ${f2(repeat.p50)} ms p99 ${f2(repeat.p99)} ms; peak RSS ${mb(rss)} MB`,
+        );
+      } catch (e) {
+        results.notes.push(`backend ${sc.label}, c=${c}: not measured (${e.message.split("\n")[0]})`);
+      } finally {
+        for (const s of servers) await stop(s.child);
+      }
+    }
+    out.push({ key: sc.key, label: sc.label, replicas: sc.replicas, levels });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------- main
@@ -634,6 +676,7 @@ async function main() {
   results.date = new Date().toISOString();
   results.loadavg = [];
   results.nice = os.getPriority();
+  if (cfg.backendOnly) return backendOnly();
 
   // 0. Deployment: minified glue for the trunk builds, precompressed files.
   for (const k of cfg.trunkDists) minifyGlue(cfg.dists[k]);
@@ -775,10 +818,102 @@ async function main() {
   log(`\nwrote ${path.relative(cfg.root, cfg.out)} (raw results: ${path.join(cfg.tmp, "results.json")})`);
 }
 
+// `--backend-only`: the backend load alone, reported in `cfg.backendOut`
+// (BENCHMARKS.md, the full report, is left as it is).
+async function backendOnly() {
+  const sandbox = start("sandbox", cfg.sandboxBin, ["--addr", `127.0.0.1:${cfg.sandboxPort}`]);
+  await waitHttp(`${cfg.sandboxUrl}/v2/browser-sdk.js`, sandbox);
+  log(`== backend: POST /api/payments/{id}/complete with wrk, ${cfg.levelSeconds} s per level`);
+  loadavg("backend load start");
+  try {
+    results.backend = await backendLoad();
+  } catch (e) {
+    results.notes.push(`backend load: not measured (${e.message.split("\n")[0]})`);
+  }
+  loadavg("backend load end");
+  await stop(sandbox);
+  fs.writeFileSync(path.join(cfg.tmp, "results.json"), JSON.stringify(results, null, 2));
+  const lines = [];
+  const p = (x = "") => lines.push(x);
+  p("# Backend benchmark (`cargo xtask bench --backend-only`)");
+  p();
+  backendSection(results, p);
+  const m = results.machine;
+  p(`- Command: \`${cfg.command}\`; date: ${results.date}`);
+  p(`- Machine: ${m.nproc} cores (nproc), ${m.cpu}, ${(m.mem / 2 ** 30).toFixed(1)} GiB RAM, ${m.os}; wrk ${wrkVersion()}`);
+  p(`- 1-minute load average: ${results.loadavg.map(([k, v]) => `${v} at ${k}`).join(", ")}; nice ${results.nice}`);
+  for (const n of results.notes) p(`- ${n}`);
+  p();
+  fs.writeFileSync(cfg.backendOut, lines.join("\n"));
+  log(`\n${lines.join("\n")}\nwrote ${path.relative(cfg.root, cfg.backendOut)}`);
+}
+
 // ----------------------------------------------------------------- report
 
 function verdict(ok) {
   return ok ? "met" : "**missed**";
+}
+
+// Section 6 (also the whole of `--backend-only`'s report).
+function backendSection(r, p) {
+  p("## 6. Backend: `complete` throughput");
+  p();
+  p("`checkout-server` (release binary, `RUST_LOG=warn`) against `portone-sandbox` (release binary), all on loopback,");
+  p("driven by Debian's `wrk` 4.1 (`bench/complete.lua`: `POST /api/payments/{id}/complete` with `{}`), on each backend:");
+  p();
+  p("- **SQLite**: one server, WAL with `synchronous=FULL`, in a temp dir;");
+  p("- **PostgreSQL**: a throwaway cluster `cargo xtask bench` starts itself (Debian's PostgreSQL, default durability:");
+  p("  `fsync` and synchronous commit on, data in a temp dir), with **one** replica, and with **two** replicas on one");
+  p("  database: wrk's two threads are spread over them (`BENCH_REPLICA_PORTS`), as a load balancer spreads");
+  p("  connections, so at concurrency 1 (one connection) only one replica serves.");
+  p();
+  p("A fresh server (or replicas) and database per concurrency level, then a pool of");
+  p(`up to ${cfg.poolSize} paid, unreported payments (one item each; the seed stock allows 3000).`);
+  p();
+  p("- **first complete**: every request reports a different paid payment for the first time: the full path (PortOne");
+  p("  `GET /payments/{id}`, amount check, the fulfilment transaction). The run ends when the pool is used up or after");
+  p(`  ${cfg.levelSeconds} s; when the pool runs out, each connection's last request repeats an id (at most c requests).`);
+  p("- **repeat**: the same ids again for the full duration: already `PAID`, answered from the database.");
+  p();
+  p("Requests and seconds are counted by the script (responses received; first request sent to last response");
+  p("received), because wrk's own duration is always the `-d` value even when the pool ran out earlier. wrk's");
+  p("latencies are per request as seen by wrk (no coordinated-omission correction). wrk, the servers, PostgreSQL and");
+  p("the sandbox share the 2 cores: two replicas on one machine show the database's behaviour under two writers");
+  p("processes, not the throughput of two machines.");
+  p();
+  if (r.backend && r.backend.length) {
+    p("First complete (the full verification path), by backend:");
+    p();
+    p("| backend | c=1 req/s | c=1 p50 / p99 | c=16 req/s | c=16 p50 / p99 | c=64 req/s | c=64 p50 / p99 |");
+    p("|---|---|---|---|---|---|---|");
+    for (const sc of r.backend) {
+      const cell = (c) => {
+        const lv = sc.levels.find((l) => l.c === c);
+        return lv ? `${f1(lv.first.rps)} | ${f2(lv.first.p50)} / ${f2(lv.first.p99)} ms` : "n/a | n/a";
+      };
+      p(`| ${sc.label} | ${cell(1)} | ${cell(16)} | ${cell(64)} |`);
+    }
+    p();
+    p("| backend | concurrency | path | requests | seconds | req/s | p50 | p99 | max | non-2xx / socket errors | server peak RSS (VmHWM) |");
+    p("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const sc of r.backend) {
+      for (const lv of sc.levels) {
+        for (const [name, x] of [
+          ["first complete", lv.first],
+          ["repeat", lv.repeat],
+        ]) {
+          const e = x.errors;
+          p(
+            `| ${sc.label} | ${lv.c} | ${name} | ${x.requests} | ${f1(x.seconds)} | ${f1(x.rps)} | ${f2(x.p50)} ms | ${f2(x.p99)} ms | ${f2(x.max)} ms | ${e.status} / ${e.connect + e.read + e.write + e.timeout} | ${name === "repeat" ? mb(lv.rss) + " MB" : ""} |`,
+          );
+        }
+      }
+    }
+    p();
+    const all = r.backend.flatMap((sc) => sc.levels.map((l) => l.rss));
+    p(`Server peak RSS over the load runs: **${mb(Math.max(...all))} MB** (the highest VmHWM of any server process).`);
+  } else p("Not measured (see notes).");
+  p();
 }
 
 function report(r) {
@@ -1047,42 +1182,7 @@ function report(r) {
   }
   p();
 
-  p("## 6. Backend: `complete` throughput");
-  p();
-  p("`checkout-server` (release binary, `RUST_LOG=warn`, SQLite WAL with `synchronous=FULL` in a temp dir) against");
-  p("`portone-sandbox` (release binary), both on loopback, driven by Debian's `wrk` 4.1 (`bench/complete.lua`:");
-  p("`POST /api/payments/{id}/complete` with `{}`). A fresh server and database per concurrency level, then a pool of");
-  p(`up to ${cfg.poolSize} paid, unreported payments (one item each; the seed stock allows 3000).`);
-  p();
-  p("- **first complete**: every request reports a different paid payment for the first time: the full path (PortOne");
-  p("  `GET /payments/{id}`, amount check, the fulfilment transaction). The run ends when the pool is used up or after");
-  p(`  ${cfg.levelSeconds} s; when the pool runs out, each connection's last request repeats an id (at most c requests).`);
-  p("- **repeat**: the same ids again for the full duration: already `PAID`, answered from the database.");
-  p();
-  p("Requests and seconds are counted by the script (responses received; first request sent to last response");
-  p("received), because wrk's own duration is always the `-d` value even when the pool ran out earlier. wrk's");
-  p("latencies are per request as seen by wrk (no coordinated-omission correction). wrk, the server and the sandbox");
-  p("share the 2 cores.");
-  p();
-  if (r.backend) {
-    p("| concurrency | path | requests | seconds | req/s | p50 | p99 | max | non-2xx / socket errors | server peak RSS (VmHWM) |");
-    p("|---|---|---|---|---|---|---|---|---|---|");
-    for (const lv of r.backend) {
-      for (const [name, x] of [
-        ["first complete", lv.first],
-        ["repeat", lv.repeat],
-      ]) {
-        const e = x.errors;
-        p(
-          `| ${lv.c} | ${name} | ${x.requests} | ${f1(x.seconds)} | ${f1(x.rps)} | ${f2(x.p50)} ms | ${f2(x.p99)} ms | ${f2(x.max)} ms | ${e.status} / ${e.connect + e.read + e.write + e.timeout} | ${name === "repeat" ? mb(lv.rss) + " MB" : ""} |`,
-        );
-      }
-    }
-    p();
-    const peak = Math.max(...r.backend.map((l) => l.rss));
-    p(`Server peak RSS over the load runs: **${mb(peak)} MB** (the highest VmHWM of the three server processes).`);
-  } else p("Not measured (see notes).");
-  p();
+  backendSection(r, p);
   p(
     `Peak RSS of the page-serving servers during the browser runs: minimal ${mb(r.serverRss?.minimal)} MB, React ${mb(r.serverRss?.react)} MB; the sandbox ${mb(r.sandboxRss)} MB.`,
   );

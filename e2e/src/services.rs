@@ -68,7 +68,7 @@ fn server_config(addr: SocketAddr, db: &Path, dist: &Path, sandbox: &str, sandbo
     v1.retry = retry_policy();
     Config {
         addr,
-        database_path: db.to_path_buf(),
+        database: checkout_server::Database::Sqlite(db.to_path_buf()),
         static_dir: Some(dist.to_path_buf()),
         portone,
         portone_v1: Some(v1),

@@ -48,6 +48,7 @@ pub(crate) fn router(st: AppState, provider_routes: Router<AppState>) -> Router<
         )
         .route("/__sandbox/schedules/run", post(run_schedules))
         .route("/__sandbox/faults", get(get_faults).put(put_faults))
+        .route("/__sandbox/requests", get(requests))
         .route("/__sandbox/webhook-targets", post(webhook_targets))
         .route("/__sandbox/reset", post(reset))
         .route("/__sandbox/info", get(info))
@@ -283,6 +284,12 @@ async fn run_schedules(State(st): State<AppState>, body: axum::body::Bytes) -> R
 
 async fn get_faults(State(st): State<AppState>) -> Json<Faults> {
     Json(lock(&st.faults).faults.clone())
+}
+
+/// `GET /__sandbox/requests`: how many REST requests each
+/// `"{METHOD} {path}"` got (e.g. `"POST /payments/p-1/cancel": 1`).
+async fn requests(State(st): State<AppState>) -> Json<std::collections::BTreeMap<String, u64>> {
+    Json(lock(&st.faults).requests.iter().map(|(k, v)| (k.clone(), *v)).collect())
 }
 
 async fn put_faults(State(st): State<AppState>, JsonBody(faults): JsonBody<Faults>) -> Result<Json<Faults>, ApiError> {

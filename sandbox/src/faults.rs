@@ -9,6 +9,10 @@
 //! provider's own authentication *outside* the guard, so unauthenticated
 //! requests use up no counters.
 //!
+//! The guard also counts requests by method and path (`GET
+//! /__sandbox/requests`), so a test can tell how often a payment was read
+//! or cancelled.
+//!
 //! Also the PG-side fault `pgFailNext` ([`take_pg_failure`]). Webhook faults
 //! live with the delivery in `webhook.rs`; the settings themselves are
 //! `config::Faults`, replaced through `PUT /__sandbox/faults` (`admin.rs`).
@@ -31,6 +35,9 @@ use crate::store::{lock, AppState};
 pub(crate) struct FaultState {
     pub faults: Faults,
     pub last_seen: HashMap<String, Instant>,
+    /// Requests that reached the guard, by `"{METHOD} {path}"` (refused
+    /// ones included): what `GET /__sandbox/requests` answers.
+    pub requests: HashMap<String, u64>,
 }
 
 /// Why [`guard`] answered a request itself.
@@ -66,6 +73,7 @@ pub(crate) async fn guard(State(g): State<Guard>, req: Request, next: Next) -> R
     let key = format!("{} {}", req.method(), req.uri().path());
     let (latency, fail, guard_hit, lose) = {
         let mut f = lock(&g.st.faults);
+        *f.requests.entry(key.clone()).or_default() += 1;
         // `only` scopes latency, 5xx and lost responses; out-of-scope requests use up no counts.
         let scoped = f.faults.applies_to(&key);
         let latency = if scoped { f.faults.latency_ms } else { 0 };

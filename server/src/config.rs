@@ -139,6 +139,97 @@ pub enum ConfigError {
     /// PortOne V1's mode differs from the server's.
     #[error("PortOne V1 must run in the server's mode ({0}), not the other one")]
     V1Mode(&'static str),
+    /// `DATABASE_URL` (`--db`) is neither a PostgreSQL URL nor an SQLite
+    /// path.
+    #[error("DATABASE_URL {0}")]
+    DatabaseUrl(String),
+}
+
+/// Where the server keeps its data (`DATABASE_URL`, `--db`).
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// An SQLite file, created with its parent directory if missing: the
+    /// embedded default for the demo and a single machine.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (it must exist; the schema is created and
+    /// migrated at start): the choice for several replicas.
+    Postgres(PostgresUrl),
+}
+
+impl Database {
+    /// Parses a `DATABASE_URL`: `postgres://` or `postgresql://` is
+    /// PostgreSQL; `sqlite:PATH`, `sqlite://PATH` (a `?query` is ignored) or
+    /// a plain path is an SQLite file.
+    pub fn parse(url: &str) -> Result<Database, ConfigError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return PostgresUrl::parse(url).map(Database::Postgres);
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(ConfigError::DatabaseUrl(format!(
+                "must be postgres://..., sqlite:PATH or a file path; the scheme {scheme:?} is not supported"
+            )));
+        }
+        if path.is_empty() {
+            return Err(ConfigError::DatabaseUrl(
+                "must name an SQLite file (the path is empty)".into(),
+            ));
+        }
+        Ok(Database::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// A parsed PostgreSQL connection URL. `Debug` and `Display` show user,
+/// host, port and database, never the password.
+#[derive(Clone)]
+pub struct PostgresUrl {
+    options: Box<sqlx::postgres::PgConnectOptions>,
+}
+
+impl PostgresUrl {
+    /// Parses `postgres://user:password@host:port/database?params` (the
+    /// parameters libpq knows that sqlx supports, e.g. `sslmode`,
+    /// `options=-c search_path=...`).
+    pub fn parse(url: &str) -> Result<PostgresUrl, ConfigError> {
+        use std::str::FromStr as _;
+        let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| {
+            // sqlx's message names the part that failed, not the URL itself.
+            ConfigError::DatabaseUrl(format!("is not a valid PostgreSQL URL: {e}"))
+        })?;
+        Ok(PostgresUrl {
+            options: Box::new(options),
+        })
+    }
+
+    /// The connection options.
+    pub fn options(&self) -> &sqlx::postgres::PgConnectOptions {
+        &self.options
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        write!(
+            f,
+            "postgres://{}@{}:{}/{}",
+            o.get_username(),
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or_default()
+        )
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
 }
 
 /// Timeouts and retry policy for PortOne calls.
@@ -573,8 +664,8 @@ impl Default for Limits {
 pub struct Config {
     /// Listen address (`127.0.0.1:0` picks a free port).
     pub addr: SocketAddr,
-    /// SQLite file path (created with its parent directory).
-    pub database_path: PathBuf,
+    /// The database: an SQLite file or PostgreSQL.
+    pub database: Database,
     /// Directory of the trunk-built demo to serve (SPA fallback to
     /// `index.html`), if any.
     pub static_dir: Option<PathBuf>,
@@ -603,7 +694,7 @@ impl Config {
     pub fn sandbox_default() -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_path: PathBuf::from("./data/checkout.db"),
+            database: Database::Sqlite(PathBuf::from("./data/checkout.db")),
             static_dir: None,
             portone: PortOneConfig::sandbox(DEFAULT_SANDBOX_BASE),
             portone_v1: Some(PortOneV1Config::sandbox(DEFAULT_SANDBOX_BASE)),
@@ -645,6 +736,35 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_database_url_is_postgres_or_an_sqlite_path() {
+        let pg = Database::parse("postgres://shop:hunter2@db.internal:5433/checkout?sslmode=require").expect("pg");
+        let Database::Postgres(url) = &pg else {
+            panic!("not PostgreSQL: {pg:?}");
+        };
+        assert_eq!(url.to_string(), "postgres://shop@db.internal:5433/checkout");
+        assert!(!format!("{pg:?}").contains("hunter2"), "the password is never shown");
+        assert!(matches!(
+            Database::parse("postgresql://u@h/d"),
+            Ok(Database::Postgres(_))
+        ));
+        for (url, path) in [
+            ("./data/checkout.db", "./data/checkout.db"),
+            ("sqlite:data/x.db", "data/x.db"),
+            ("sqlite://data/x.db?mode=rwc", "data/x.db"),
+        ] {
+            match Database::parse(url) {
+                Ok(Database::Sqlite(p)) => assert_eq!(p, PathBuf::from(path)),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let err = Database::parse("mysql://u@h/d").expect_err("mysql").to_string();
+        assert!(err.contains("DATABASE_URL") && err.contains("mysql"), "{err}");
+        assert!(Database::parse("sqlite:").is_err());
+        assert!(Database::parse("postgres://u@h:notaport/d").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -5,7 +5,8 @@
 //! (under `/v1`) and Toss Payments used directly (under `/toss`: the
 //! server-side confirm with the secret key), Standard-Webhooks, V1
 //! `notice_url` and Toss webhooks, billing-key charges and schedules,
-//! refunds, on SQLite.
+//! refunds, on SQLite (one machine) or PostgreSQL (several replicas behind
+//! a load balancer, see `server/README.md`).
 //!
 //! The JSON contract it serves is [`portone_checkout::protocol`]; see
 //! `server/README.md` for the route-by-route description other backends can
@@ -41,9 +42,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{
-    Config, ConfigError, Limits, Mode, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy, TossConfig,
+    Config, ConfigError, Database, Limits, Mode, PortOneConfig, PortOneV1Config, PostgresUrl, ReconcileConfig,
+    RetryPolicy, TossConfig,
 };
-pub use db::Db;
+pub use db::{Backend, Db};
 pub use error::ApiError;
 pub use provider::portone_v2::PortOneClient;
 pub use provider::{Provider, ProviderError, ProviderKind, Providers};
@@ -176,7 +178,7 @@ impl AppState {
             .enumerate()
             .map(|(index, s)| standardwebhooks::Webhook::new(s).map_err(|_| StartError::WebhookSecret { index }))
             .collect::<Result<Vec<_>, _>>()?;
-        let db = Db::open(&config.database_path).await?;
+        let db = Db::connect(&config.database).await?;
         Ok(AppState {
             db,
             providers,

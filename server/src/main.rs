@@ -26,8 +26,15 @@ struct Args {
     /// Listen address.
     #[arg(long, env = "CHECKOUT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// SQLite database file (a `sqlite:` prefix is accepted).
-    #[arg(long = "db", env = "DATABASE_URL", default_value = "./data/checkout.db")]
+    /// The database: `postgres://user:password@host:port/database` for
+    /// PostgreSQL (several replicas may share it), else an SQLite file
+    /// (`sqlite:PATH`, or a plain path).
+    #[arg(
+        long = "db",
+        env = "DATABASE_URL",
+        default_value = "./data/checkout.db",
+        hide_env_values = true
+    )]
     db: String,
     /// Directory of the trunk-built demo to serve (SPA fallback to index.html).
     #[arg(long)]
@@ -258,16 +265,10 @@ async fn main() -> anyhow::Result<()> {
     }
     portone.validate()?;
     let toss = toss_config(&args.toss, mode, base, args.toss_api_base, args.toss_client_key)?;
-    let db = args.db;
-    // Accept `path`, `sqlite:path` and `sqlite://path?mode=rwc` forms.
-    let without_scheme = db
-        .strip_prefix("sqlite://")
-        .or_else(|| db.strip_prefix("sqlite:"))
-        .unwrap_or(&db);
-    let database_path = PathBuf::from(without_scheme.split_once('?').map_or(without_scheme, |(path, _)| path));
+    let database = checkout_server::Database::parse(&args.db)?;
     let config = Config {
         addr: args.addr,
-        database_path,
+        database,
         static_dir: args.static_dir,
         portone,
         toss,

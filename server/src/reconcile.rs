@@ -25,9 +25,12 @@
 //!   [`ReconcileConfig::pending_ttl`](crate::ReconcileConfig) (after one
 //!   last read) and is no longer read.
 //!
-//! Every order is claimed with a conditional update on its `synced_at`
-//! before it is read, so sweeps in several processes sharing the database
-//! never sync the same order in the same round. Concurrency is bounded; the
+//! Every order is leased before it is read ([`crate::Db::claim_sync`]: a
+//! conditional update on its `synced_at` and lease, `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL), so reconcilers in several replicas sharing the
+//! database never sync the same order at the same time, and one that died
+//! mid-sync holds it at most [`SYNC_LEASE_SECS`]. Every replica may run
+//! the reconciler. Concurrency is bounded; the
 //! PortOne client's retry rules apply (1 s after
 //! `FORBIDDEN_CONSECUTIVE_REQUEST`). One log line per order it changes.
 
@@ -41,6 +44,11 @@ use crate::AppState;
 
 /// The longest wait between two reads of one old order.
 const MAX_BACKOFF_SECS: i64 = 60 * 60;
+
+/// How long a reconciler's lease on an order lasts unless given back:
+/// longer than one sync takes (provider timeouts and retries included),
+/// so only a replica that died mid-sync lets it run out.
+pub const SYNC_LEASE_SECS: i64 = 5 * 60;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,15 +127,32 @@ enum Outcome {
 
 async fn reconcile_one(state: &AppState, order: Order, now: i64, ttl: i64) -> Outcome {
     let id = order.payment_id.clone();
-    match state.db.claim_sync(&id, order.synced_at, now).await {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    match state
+        .db
+        .claim_sync(&id, order.synced_at, now, &token, now + SYNC_LEASE_SECS)
+        .await
+    {
         Ok(true) => {}
-        Ok(false) => return Outcome::Skipped, // someone else synced it meanwhile
+        // Someone else synced it meanwhile, or another replica holds it.
+        Ok(false) => return Outcome::Skipped,
         Err(e) => {
             tracing::warn!(payment_id = %id, error = %e, "reconciler: could not claim the order");
             return Outcome::Failed;
         }
     }
-    if let Err(e) = charge_due_locally(state, &order, now).await {
+    let outcome = sync_leased(state, &order, now, ttl).await;
+    if let Err(e) = state.db.release_sync(&id, &token).await {
+        // The lease runs out by itself.
+        tracing::warn!(payment_id = %id, error = %e, "reconciler: could not give the lease back");
+    }
+    outcome
+}
+
+/// Syncs an order this reconciler holds the lease of.
+async fn sync_leased(state: &AppState, order: &Order, now: i64, ttl: i64) -> Outcome {
+    let id = order.payment_id.clone();
+    if let Err(e) = charge_due_locally(state, order, now).await {
         tracing::warn!(payment_id = %id, error = %e, "reconciler: the due charge could not be made; will retry");
         return Outcome::Failed;
     }

@@ -279,7 +279,36 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
 /// by re-reading it. Only PortOne's word makes it `CANCELLED`: if PortOne
 /// cannot confirm, the order stays `CANCELLING` (reported as such) and the
 /// next sync (webhook redelivery, browser, reconciler) retries the cancel.
+///
+/// One cancel request at a time goes out per order, across replicas: the
+/// attempt is claimed in the database first ([`crate::Db::claim_cancel`]),
+/// and a sync that finds another attempt under way leaves it to that one.
 async fn cancel_and_record(state: &AppState, order: &Order, reason: &str) -> Result<(), SyncError> {
+    let payment_id = order.payment_id.as_str();
+    let now = crate::db::unix_now();
+    if !state
+        .db
+        .claim_cancel(payment_id, now, now + CANCEL_ATTEMPT_SECS)
+        .await?
+    {
+        tracing::info!(
+            payment_id,
+            "another sync is asking for this cancel; leaving it to that one"
+        );
+        return Ok(());
+    }
+    let attempt = cancel_claimed(state, order, reason).await;
+    let done = state.db.cancel_done(payment_id).await;
+    attempt?;
+    Ok(done?)
+}
+
+/// How long a claimed cancel attempt keeps others from asking: longer than
+/// one cancel and read take, so only a process that died mid-attempt lets
+/// it run out.
+const CANCEL_ATTEMPT_SECS: i64 = 2 * 60;
+
+async fn cancel_claimed(state: &AppState, order: &Order, reason: &str) -> Result<(), SyncError> {
     let payment_id = order.payment_id.as_str();
     let provider = state.provider(order.provider)?;
     if let Err(e) = provider.cancel(payment_id, reason).await {

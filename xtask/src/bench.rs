@@ -11,8 +11,16 @@
 //! Options: `--loads N` (page loads per measurement, default 20),
 //! `--seconds N` (wrk duration per level, default 10), `--pool N` (paid
 //! payments prepared per load level, default 3000; the seed stock allows 3000),
-//! `--pages-only` (skip the backend load test, for quick runs).
+//! `--pages-only` (skip the backend load test, for quick runs),
+//! `--backend-only` (only the backend load test: no page builds nor browser;
+//! its report goes to `bench/out/backend.md`, `BENCHMARKS.md` is left as it
+//! is).
+//!
+//! The backend load runs on SQLite and on PostgreSQL with one and with two
+//! replicas: a throwaway cluster (`pg.rs`, PostgreSQL's default durability)
+//! with a fresh database per scenario and concurrency level.
 
+use crate::pg::{Cluster, Durability};
 use crate::setup::setup;
 use crate::util::{cmd, output, root, run, which};
 use std::fs;
@@ -28,6 +36,7 @@ struct Options {
     seconds: u32,
     pool: u32,
     pages_only: bool,
+    backend_only: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -36,11 +45,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
         seconds: 10,
         pool: 3000,
         pages_only: false,
+        backend_only: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--pages-only" {
             o.pages_only = true;
+            continue;
+        }
+        if a == "--backend-only" {
+            o.backend_only = true;
             continue;
         }
         let slot = match a.as_str() {
@@ -55,6 +69,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             .filter(|v| *v > 0)
             .ok_or_else(|| format!("{a} needs a positive number"))?;
     }
+    if o.pages_only && o.backend_only {
+        return Err("--pages-only and --backend-only exclude each other".into());
+    }
     Ok(o)
 }
 
@@ -64,7 +81,9 @@ pub fn bench(args: &[String]) -> i32 {
     let opts = match parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}\nusage: cargo xtask bench [--loads N] [--seconds N] [--pool N] [--pages-only]");
+            eprintln!(
+                "{e}\nusage: cargo xtask bench [--loads N] [--seconds N] [--pool N] [--pages-only | --backend-only]"
+            );
             return 2;
         }
     };
@@ -109,53 +128,25 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
         run(cmd("cargo").args(["build", "--release", "-p", "portone-sandbox", "-p", "checkout-server"])),
         "cargo build --release (sandbox, server)",
     )?;
-    step(
-        run(cmd("trunk")
-            .args(["build", "--release"])
-            .current_dir(root.join("bench").join("minimal"))
-            .env("BENCH_SDK_URL", &sdk_url)),
-        "trunk build --release (bench/minimal)",
-    )?;
-    keep_named(&root, "checkout-bench-minimal", &named)?;
-    // The page's HTML loads the SDK itself (before the wasm runs).
-    let index = dist.join("minimal").join("index.html");
-    let html = fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
-    if !html.contains("%BENCH_SDK_URL%") {
-        return Err(format!("{} has no %BENCH_SDK_URL% to fill in", index.display()));
+    if !opts.backend_only {
+        build_pages(&root, &dist, &named, &sdk_url)?;
     }
-    fs::write(&index, html.replace("%BENCH_SDK_URL%", &sdk_url)).map_err(|e| format!("{}: {e}", index.display()))?;
-    step(
-        run(cmd("trunk")
-            .args(["build", "--release", "--dist"])
-            .arg(dist.join("floor"))
-            .arg("floor.html")
-            .current_dir(root.join("bench").join("minimal"))),
-        "trunk build --release (bench/minimal/floor.html)",
-    )?;
-    step(
-        run(cmd("trunk")
-            .args(["build", "--release", "--dist"])
-            .arg(dist.join("demo"))),
-        "trunk build --release (demo shop)",
-    )?;
-    keep_named(&root, "portone-checkout-demo", &named)?;
-    let react = root.join("bench").join("react-baseline");
-    npm_install(&react)?;
     npm_install(&root.join("bench"))?;
-    step(
-        run(cmd("npx")
-            .args(["vite", "build", "--logLevel", "warn"])
-            .current_dir(&react)
-            .env("BENCH_SDK_URL", &sdk_url)
-            .env("BENCH_REACT_OUT", dist.join("react"))),
-        "vite build (bench/react-baseline)",
-    )?;
 
     let out = root.join("bench").join("out");
     let tmp = out.join("run");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let release = root.join("target").join("release");
+    let postgres = if opts.pages_only {
+        Err("skipped (--pages-only)".to_string())
+    } else {
+        bench_postgres()
+    };
+    let (postgres_json, postgres_error) = match &postgres {
+        Ok((_, json)) => (json.clone(), "null".to_string()),
+        Err(e) => ("null".to_string(), json_str(e)),
+    };
     let mut command = String::from("cargo xtask bench");
     for a in args {
         command.push(' ');
@@ -164,7 +155,8 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
     let config = format!(
         "{{\"root\":{},\"loads\":{},\"levelSeconds\":{},\"poolSize\":{},\"pagesOnly\":{},\"sandboxBin\":{},\"serverBin\":{},\
          \"sandboxPort\":{sandbox_port},\"sandboxUrl\":{},\"dists\":{{\"minimal\":{},\"floor\":{},\"demo\":{},\"react\":{}}},\
-         \"trunkDists\":[\"minimal\",\"floor\",\"demo\"],\"namedWasm\":{{\"minimal\":{},\"demo\":{}}},\"command\":{},\"out\":{},\"tmp\":{}}}",
+         \"trunkDists\":[\"minimal\",\"floor\",\"demo\"],\"namedWasm\":{{\"minimal\":{},\"demo\":{}}},\"command\":{},\"out\":{},\"tmp\":{},\
+         \"backendOnly\":{},\"backendOut\":{},\"postgres\":{postgres_json},\"postgresError\":{postgres_error}}}",
         json_path(&root),
         opts.loads,
         opts.seconds,
@@ -182,6 +174,8 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
         json_str(&command),
         json_path(&root.join("BENCHMARKS.md")),
         json_path(&tmp),
+        opts.backend_only,
+        json_path(&out.join("backend.md")),
     );
     let config_file = out.join("config.json");
     fs::write(&config_file, config).map_err(|e| format!("{}: {e}", config_file.display()))?;
@@ -198,10 +192,83 @@ fn run_bench(opts: &Options, args: &[String]) -> Result<(), String> {
     } else {
         cmd("node")
     };
-    step(
+    let measured = step(
         run(node.arg(root.join("bench").join("run.mjs")).arg(&config_file)),
         "node bench/run.mjs",
-    )
+    );
+    drop(postgres); // stops the cluster and removes its files
+    measured
+}
+
+/// Concurrency levels of the backend load (as in `bench/run.mjs`).
+const LEVELS: [u32; 3] = [1, 16, 64];
+
+/// A throwaway PostgreSQL cluster at its default durability, with a fresh
+/// database per replica count and level; also the `postgres` entry of
+/// `run.mjs`'s config (`{"base": URL, "databases": {"<replicas>-<c>": name}}`).
+fn bench_postgres() -> Result<(Cluster, String), String> {
+    println!("== bench: a throwaway PostgreSQL cluster for the backend load");
+    let cluster = Cluster::start(Durability::Full)?;
+    let mut databases = Vec::new();
+    for replicas in [1, 2] {
+        for c in LEVELS {
+            let name = format!("load_r{replicas}_c{c}");
+            cluster.create_database(&name)?;
+            databases.push(format!("{}:{}", json_str(&format!("{replicas}-{c}")), json_str(&name)));
+        }
+    }
+    let json = format!(
+        "{{\"base\":{},\"databases\":{{{}}}}}",
+        json_str(&cluster.base_url()),
+        databases.join(",")
+    );
+    Ok((cluster, json))
+}
+
+/// The pages the browser measurements load: the minimal page (and its
+/// floor), the demo shop, the React baseline.
+fn build_pages(root: &Path, dist: &Path, named: &Path, sdk_url: &str) -> Result<(), String> {
+    step(
+        run(cmd("trunk")
+            .args(["build", "--release"])
+            .current_dir(root.join("bench").join("minimal"))
+            .env("BENCH_SDK_URL", sdk_url)),
+        "trunk build --release (bench/minimal)",
+    )?;
+    keep_named(root, "checkout-bench-minimal", named)?;
+    // The page's HTML loads the SDK itself (before the wasm runs).
+    let index = dist.join("minimal").join("index.html");
+    let html = fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    if !html.contains("%BENCH_SDK_URL%") {
+        return Err(format!("{} has no %BENCH_SDK_URL% to fill in", index.display()));
+    }
+    fs::write(&index, html.replace("%BENCH_SDK_URL%", sdk_url)).map_err(|e| format!("{}: {e}", index.display()))?;
+    step(
+        run(cmd("trunk")
+            .args(["build", "--release", "--dist"])
+            .arg(dist.join("floor"))
+            .arg("floor.html")
+            .current_dir(root.join("bench").join("minimal"))),
+        "trunk build --release (bench/minimal/floor.html)",
+    )?;
+    step(
+        run(cmd("trunk")
+            .args(["build", "--release", "--dist"])
+            .arg(dist.join("demo"))),
+        "trunk build --release (demo shop)",
+    )?;
+    keep_named(root, "portone-checkout-demo", named)?;
+    let react = root.join("bench").join("react-baseline");
+    npm_install(&react)?;
+    step(
+        run(cmd("npx")
+            .args(["vite", "build", "--logLevel", "warn"])
+            .current_dir(&react)
+            .env("BENCH_SDK_URL", sdk_url)
+            .env("BENCH_REACT_OUT", dist.join("react"))),
+        "vite build (bench/react-baseline)",
+    )?;
+    Ok(())
 }
 
 /// Installs `wrk` (Debian) and `twiggy` (crates.io) when missing.

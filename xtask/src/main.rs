@@ -2,11 +2,13 @@
 //!
 //! Commands:
 //! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
-//!   wasm-opt; Chromium, Firefox ESR, geckodriver, WebKitWebDriver +
+//!   wasm-opt; PostgreSQL; Chromium, Firefox ESR, geckodriver, WebKitWebDriver +
 //!   MiniBrowser, Xvfb, a Korean font) and print what was found and done.
 //! - `test`: setup, then every suite (the browser suites once per engine:
 //!   Chromium, Firefox, WebKit), with counts and times; non-zero exit on
 //!   failure.
+//!   The server's suite runs twice: on SQLite and on a throwaway PostgreSQL
+//!   cluster it starts and stops itself (`pg.rs`).
 //! - `demo`: setup, build and serve the demo shop.
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write
@@ -17,6 +19,7 @@
 
 mod bench;
 mod demo;
+mod pg;
 mod secrets;
 mod setup;
 mod test;

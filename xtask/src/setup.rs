@@ -15,6 +15,10 @@
 //! missing packages go into one `apt-get install`. geckodriver is not
 //! packaged by Debian: `cargo install geckodriver` builds it (about 3
 //! minutes on 2 cores).
+//!
+//! PostgreSQL's `initdb` refuses root, so the throwaway clusters run as the
+//! `postgres` user (`pg.rs`); Debian's `postgresql` goes into the same
+//! `apt-get install`.
 
 use crate::util::{cmd, output, root, run, tools_dir, which};
 use std::fs;

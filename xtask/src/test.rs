@@ -18,6 +18,7 @@
 //! WebKitGTK's MiniBrowser has no headless mode: one Xvfb, started here on a
 //! free display and stopped at the end, serves the WebKit suites.
 
+use crate::pg::{Cluster, Durability};
 use crate::setup::{setup, Tools};
 use crate::util::{cmd, root, run_capture};
 use std::io::Read as _;
@@ -151,6 +152,9 @@ enum Kind {
     /// so a suite that silently runs fewer (a feature or a cfg turned off)
     /// fails.
     Tests { min: u64 },
+    /// A suite that cannot run (what it needs could not be started): a
+    /// failure, never a skip.
+    Unavailable { why: String },
 }
 
 struct Suite {
@@ -242,7 +246,35 @@ fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
     }
 }
 
-fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
+/// The server's integration suite against the throwaway PostgreSQL
+/// cluster: every test gets a schema of its own there
+/// (`server/tests/api/common.rs`), and one test checks it really ran on
+/// PostgreSQL.
+fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
+    let name = "server tests on PostgreSQL (cargo test -p checkout-server --test api)";
+    match cluster {
+        Ok(cluster) => {
+            let mut c = cargo(&["test", "-p", "checkout-server", "--test", "api"]);
+            c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
+            Suite {
+                name,
+                kind: Kind::Tests { min: 85 },
+                command: c,
+                engine: None,
+            }
+        }
+        Err(e) => Suite {
+            name,
+            kind: Kind::Unavailable {
+                why: format!("PostgreSQL could not start: {e}"),
+            },
+            command: cmd("false"),
+            engine: None,
+        },
+    }
+}
+
+fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> Vec<Suite> {
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
@@ -417,6 +449,7 @@ fn suites(tools: &Tools, display: &str) -> Vec<Suite> {
             command: native,
             engine: None,
         },
+        postgres_suite(postgres),
     ];
     suites.extend(Engine::ALL.iter().map(|&e| e2e_suite(tools, e, display)));
     suites.extend(Engine::ALL.iter().map(|&e| browser_suite(tools, e, display)));
@@ -451,12 +484,23 @@ pub fn test() -> i32 {
             String::new()
         }
     };
+    println!("== starting a throwaway PostgreSQL cluster for the server's PostgreSQL suite");
+    let postgres = Cluster::start(Durability::Throwaway);
+    if let Err(e) = &postgres {
+        println!("  FAILED PostgreSQL: {e}");
+    }
     let mut report = Vec::new();
     let mut total = Counts::default();
     let mut all_ok = true;
-    for mut s in suites(&tools, &display) {
+    for mut s in suites(&tools, &display, &postgres) {
         println!("\n== suite: {}", s.name);
         let started = Instant::now();
+        if let Kind::Unavailable { why } = &s.kind {
+            println!("{why}");
+            report.push((s.name, format!("FAILED: {why}"), started.elapsed()));
+            all_ok = false;
+            continue;
+        }
         if let (Some(Engine::Webkit), Err(e)) = (s.engine, &xvfb) {
             report.push((
                 s.name,
@@ -473,6 +517,7 @@ pub fn test() -> i32 {
             Kind::Check => "FAILED".to_string(),
             Kind::CheckAbsent { bad } if ok && !lines.iter().any(|l| l.contains(bad)) => "ok".to_string(),
             Kind::CheckAbsent { bad } => format!("FAILED: the output contains {bad}"),
+            Kind::Unavailable { why } => format!("FAILED: {why}"),
             Kind::Tests { min } => {
                 total.passed += c.passed;
                 total.failed += c.failed;
@@ -494,5 +539,6 @@ pub fn test() -> i32 {
         println!("  {verdict:<40} {:>6}  {name}", minutes(*took));
     }
     println!("{} passed, {} failed", total.passed, total.failed);
+    drop(postgres); // stops the cluster and removes its files
     i32::from(!all_ok)
 }

@@ -1,13 +1,14 @@
 //! Test harness: a real `portone-sandbox` and a real `checkout-server` on
-//! loopback, with a SQLite file in a temp dir.
+//! loopback, with an SQLite file in a temp dir or, when
+//! `CHECKOUT_TEST_DATABASE_URL` names a PostgreSQL server (as `cargo xtask
+//! test` does for its PostgreSQL run), a schema of its own there.
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use checkout_server::config::{
-    Config, Limits, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy, TossConfig,
+    Config, Database, Limits, PortOneConfig, PortOneV1Config, ReconcileConfig, RetryPolicy, TossConfig,
 };
 use checkout_server::RunningServer;
 use portone_checkout::protocol::{PaymentStatus, PreparedPayment};
@@ -27,6 +28,34 @@ pub struct Harness {
     pub webhook_secrets: Vec<String>,
     /// Applied to the server's config at every (re)start.
     pub tweak: fn(&mut Config),
+    /// The server's database, as `DATABASE_URL` names it (for server
+    /// processes a test starts itself).
+    pub database_url: String,
+}
+
+/// The variable naming the PostgreSQL server the suite runs against.
+pub const TEST_DATABASE_URL: &str = "CHECKOUT_TEST_DATABASE_URL";
+
+/// The database of one harness: with [`TEST_DATABASE_URL`] set, a fresh
+/// schema on that PostgreSQL server (the server's connections use it
+/// through `search_path`); else an SQLite file in `dir`. A PostgreSQL that
+/// cannot be reached fails the test: the suite never falls back to SQLite.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    use sqlx::Connection as _;
+    let Some(admin) = std::env::var(TEST_DATABASE_URL).ok().filter(|u| !u.trim().is_empty()) else {
+        return format!("sqlite:{}", dir.join("data").join("checkout.db").display());
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{TEST_DATABASE_URL} is set but PostgreSQL cannot be reached: {e}"));
+    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create the test's schema");
+    let _ = conn.close().await;
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    format!("{admin}{sep}options=-c%20search_path%3D{schema}")
 }
 
 pub fn test_retry() -> RetryPolicy {
@@ -74,6 +103,7 @@ impl Harness {
         let sandbox = portone_sandbox::spawn(sandbox).await.expect("sandbox starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let webhook_secrets = secrets.unwrap_or_else(|| vec![portone_sandbox::DEFAULT_WEBHOOK_SECRET.to_owned()]);
+        let database_url = test_database_url(dir.path()).await;
         let mut h = Harness {
             sandbox,
             server: None,
@@ -84,6 +114,7 @@ impl Harness {
             dir,
             webhook_secrets,
             tweak,
+            database_url,
         };
         h.start_server().await;
         if webhooks {
@@ -94,17 +125,13 @@ impl Harness {
         h
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("data").join("checkout.db")
-    }
-
     pub fn config(&self) -> Config {
         let mut portone = PortOneConfig::sandbox(self.sandbox.base_url());
         portone.webhook_secrets = self.webhook_secrets.clone();
         portone.retry = test_retry();
         let mut config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
-            database_path: self.db_path(),
+            database: Database::parse(&self.database_url).expect("the test database URL"),
             static_dir: None,
             portone,
             portone_v1: Some(self.v1_config()),
@@ -246,6 +273,18 @@ impl Harness {
         value
     }
 
+    /// The sandbox's REST request counts by `"{METHOD} {path}"`.
+    pub async fn sandbox_requests(&self) -> std::collections::HashMap<String, u64> {
+        self.http
+            .get(format!("{}/__sandbox/requests", self.sandbox.base_url()))
+            .send()
+            .await
+            .expect("requests")
+            .json()
+            .await
+            .expect("requests JSON")
+    }
+
     pub async fn set_faults(&self, faults: Value) {
         let resp = self
             .http
@@ -323,10 +362,23 @@ impl Harness {
         timestamp: i64,
         body: &str,
     ) -> (StatusCode, Value) {
+        self.send_webhook_to(&self.base(), secret, webhook_id, timestamp, body)
+            .await
+    }
+
+    /// Sends a webhook signed with `secret` to the server at `base`.
+    pub async fn send_webhook_to(
+        &self,
+        base: &str,
+        secret: &str,
+        webhook_id: &str,
+        timestamp: i64,
+        body: &str,
+    ) -> (StatusCode, Value) {
         let signature = portone_sandbox::sign_webhook(secret, webhook_id, timestamp, body).expect("sign");
         let resp = self
             .http
-            .post(format!("{}/api/webhooks/portone", self.base()))
+            .post(format!("{base}/api/webhooks/portone"))
             .header("content-type", "application/json")
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp.to_string())
