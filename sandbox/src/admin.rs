@@ -4,7 +4,8 @@
 //! needs a CORS preflight, which these routes never answer positively).
 //!
 //! Owns the guards and the provider-neutral admin routes: reset, faults,
-//! webhook log and targets, info, schedules, attempts, and the state nudges
+//! webhook log and targets, info, schedules, attempts, the ledger of every
+//! provider's records (`ledger.rs`), and the state nudges
 //! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
 //! These nudges act on V2's records and answer and notify in V2's shapes.
 //! Provider test drivers and nudges (V2's `/__sandbox/pay`, V1's
@@ -42,6 +43,7 @@ pub(crate) fn router(st: AppState, provider_routes: Router<AppState>) -> Router<
         .route("/__sandbox/payments/{payment_id}/attempts", get(attempts))
         .route("/__sandbox/schedules", get(schedules))
         .route("/__sandbox/webhooks", get(webhooks))
+        .route("/__sandbox/ledger", get(crate::ledger::ledger))
         .route(
             "/__sandbox/billing-keys/{billing_key}/updated",
             post(billing_key_updated),

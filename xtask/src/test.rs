@@ -40,6 +40,9 @@ enum Kind {
     Check,
     /// A check that also fails when the command's output contains `bad`.
     CheckAbsent { bad: &'static str },
+    /// A check that also fails unless the command's output has a line
+    /// starting with `need` (a run that stopped early cannot pass).
+    CheckPresent { need: &'static str },
     /// A test suite; `min` is the least number of tests that must have run,
     /// so a suite that silently runs fewer (a feature or a cfg turned off)
     /// fails.
@@ -58,7 +61,41 @@ fn cargo(args: &[&str]) -> Command {
     c
 }
 
+/// The line the soak prints when every invariant holds.
+const SOAK_PASSED: &str = "soak: all invariants hold";
+
+/// The small soak with its fixed seed.
+const SOAK_SMALL_FIXED: [&str; 8] = [
+    "--customers",
+    "200",
+    "--seconds",
+    "60",
+    "--crashes",
+    "3",
+    "--seed",
+    "20261130",
+];
+
+/// A seed that changes from run to run (printed by the soak).
+fn random_seed() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ((t.as_nanos() as u64 ^ u64::from(std::process::id())) % 1_000_000_000).to_string()
+}
+
 fn suites(tools: &Tools) -> Vec<Suite> {
+    let seed = random_seed();
+    let soak_random = [
+        "--customers",
+        "200",
+        "--seconds",
+        "60",
+        "--crashes",
+        "3",
+        "--seed",
+        seed.as_str(),
+    ];
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
@@ -222,6 +259,21 @@ fn suites(tools: &Tools) -> Vec<Suite> {
             command: native,
         },
         Suite {
+            name: "chaos soak binaries (debug, the native suite's features)",
+            kind: Kind::Check,
+            command: cargo(crate::soak::BUILD_ARGS),
+        },
+        Suite {
+            name: "chaos soak, fixed seed (200 customers, 60 s, 3 backend crashes)",
+            kind: Kind::CheckPresent { need: SOAK_PASSED },
+            command: crate::soak::command(&SOAK_SMALL_FIXED),
+        },
+        Suite {
+            name: "chaos soak, random seed (200 customers, 60 s, 3 backend crashes; the seed is printed)",
+            kind: Kind::CheckPresent { need: SOAK_PASSED },
+            command: crate::soak::command(&soak_random),
+        },
+        Suite {
             name: "end-to-end tests (headless Chromium: demo + backend + sandbox)",
             kind: Kind::Tests { min: 50 },
             command: e2e,
@@ -255,6 +307,8 @@ pub fn test() -> i32 {
             Kind::Check => "FAILED".to_string(),
             Kind::CheckAbsent { bad } if ok && !lines.iter().any(|l| l.contains(bad)) => "ok".to_string(),
             Kind::CheckAbsent { bad } => format!("FAILED: the output contains {bad}"),
+            Kind::CheckPresent { need } if ok && lines.iter().any(|l| l.starts_with(need)) => "ok".to_string(),
+            Kind::CheckPresent { need } => format!("FAILED (or no line starting with {need:?})"),
             Kind::Tests { min } => {
                 total.passed += c.passed;
                 total.failed += c.failed;
