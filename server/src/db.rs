@@ -118,6 +118,14 @@ ALTER TABLE orders ADD COLUMN provider TEXT NOT NULL DEFAULT 'portone_v2';
 ALTER TABLE subscriptions ADD COLUMN provider TEXT NOT NULL DEFAULT 'portone_v2';
 "#;
 
+/// Version 4: an issued virtual account holds its order's stock until the
+/// deposit (or the account's end), so a deposit can always be fulfilled: a
+/// deposited virtual account cannot be net-cancelled without the customer's
+/// refund account.
+const SCHEMA_V4: &str = r#"
+ALTER TABLE orders ADD COLUMN stock_held INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// The seed catalogue: `(id, name, price, stock)` in KRW. `beans-1kg` has a
 /// stock of one, so a second order of it is paid but cannot be fulfilled
 /// (the net-cancel path).
@@ -367,6 +375,32 @@ async fn insert_order_in(
     Ok(())
 }
 
+/// Takes the stock of every line of an order, each only if enough is left;
+/// `Err(product)` names the first product that is short (the caller rolls
+/// the transaction back).
+async fn take_stock(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    payment_id: &str,
+) -> Result<Result<(), String>, sqlx::Error> {
+    let items: Vec<(String, i64)> = sqlx::query_as("SELECT product_id, quantity FROM order_items WHERE payment_id = ?")
+        .bind(payment_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for (product_id, quantity) in items {
+        let taken = sqlx::query("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?")
+            .bind(quantity)
+            .bind(&product_id)
+            .bind(quantity)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if taken != 1 {
+            return Ok(Err(product_id));
+        }
+    }
+    Ok(Ok(()))
+}
+
 fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SubscriptionRow, sqlx::Error> {
     Ok(SubscriptionRow {
         subscription_id: row.try_get("subscription_id")?,
@@ -419,6 +453,10 @@ impl Db {
         if version < 3 {
             sqlx::raw_sql(SCHEMA_V3).execute(&mut *tx).await?;
             sqlx::query("PRAGMA user_version = 3").execute(&mut *tx).await?;
+        }
+        if version < 4 {
+            sqlx::raw_sql(SCHEMA_V4).execute(&mut *tx).await?;
+            sqlx::query("PRAGMA user_version = 4").execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -594,20 +632,13 @@ impl Db {
             tx.rollback().await?;
             return Ok(FulfilOutcome::AlreadyDone);
         }
-        let items: Vec<(String, i64)> =
-            sqlx::query_as("SELECT product_id, quantity FROM order_items WHERE payment_id = ?")
-                .bind(payment_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        for (product_id, quantity) in &items {
-            let taken = sqlx::query("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?")
-                .bind(quantity)
-                .bind(product_id)
-                .bind(quantity)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if taken != 1 {
+        // An issued virtual account already holds the order's stock.
+        let held: i64 = sqlx::query_scalar("SELECT stock_held FROM orders WHERE payment_id = ?")
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if held == 0 {
+            if let Err(product_id) = take_stock(&mut tx, payment_id).await? {
                 tx.rollback().await?;
                 let reason = format!(
                     "net cancel: the order was paid but could not be fulfilled \
@@ -645,6 +676,81 @@ impl Db {
         }
         tx.commit().await?;
         Ok(FulfilOutcome::Fulfilled)
+    }
+
+    /// An issued virtual account: in one transaction, the order becomes
+    /// `VIRTUAL_ACCOUNT_ISSUED` (from `PENDING` or `FAILED`) and takes its
+    /// stock, held until the deposit ([`Db::fulfil`] then takes none) or the
+    /// account's end ([`Db::release_hold`]). If stock is short, the order
+    /// becomes [`STATUS_CANCELLING`] instead and the caller cancels the
+    /// waiting account (which, unlike a deposited one, needs no refund
+    /// account). Conditional, so one caller wins.
+    pub async fn hold_for_deposit(&self, payment_id: &str) -> Result<FulfilOutcome, sqlx::Error> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed = sqlx::query(
+            "UPDATE orders SET status = 'VIRTUAL_ACCOUNT_ISSUED', stock_held = 1, failure_code = NULL, \
+             failure_pg_code = NULL, failure_message = NULL, updated_at = ? \
+             WHERE payment_id = ? AND stock_held = 0 AND fulfilled_at IS NULL AND status IN ('PENDING', 'FAILED')",
+        )
+        .bind(now())
+        .bind(payment_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            tx.rollback().await?;
+            return Ok(FulfilOutcome::AlreadyDone);
+        }
+        if let Err(product_id) = take_stock(&mut tx, payment_id).await? {
+            tx.rollback().await?;
+            let reason = format!(
+                "net cancel: a virtual account was issued but the order cannot be fulfilled \
+                 (product {product_id} is out of stock)"
+            );
+            let moved = self
+                .transition(
+                    payment_id,
+                    &["PENDING", "FAILED"],
+                    STATUS_CANCELLING,
+                    None,
+                    Some(&reason),
+                )
+                .await?;
+            return Ok(if moved {
+                FulfilOutcome::OutOfStock
+            } else {
+                FulfilOutcome::AlreadyDone
+            });
+        }
+        tx.commit().await?;
+        Ok(FulfilOutcome::Fulfilled)
+    }
+
+    /// Gives back the stock an unfulfilled order holds (its virtual account
+    /// ended without a deposit). Conditional and in one transaction, so the
+    /// stock comes back once. Returns whether it did.
+    pub async fn release_hold(&self, payment_id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let released = sqlx::query(
+            "UPDATE orders SET stock_held = 0 WHERE payment_id = ? AND stock_held = 1 AND fulfilled_at IS NULL",
+        )
+        .bind(payment_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if released == 1 {
+            sqlx::query(
+                "UPDATE products SET stock = stock + (SELECT quantity FROM order_items i \
+                 WHERE i.payment_id = ? AND i.product_id = products.id) \
+                 WHERE id IN (SELECT product_id FROM order_items WHERE payment_id = ?)",
+            )
+            .bind(payment_id)
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(released == 1)
     }
 
     /// Records that a sync is reading the order now.

@@ -215,10 +215,39 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
             }
         }
         PaymentState::VirtualAccountIssued => {
-            db.transition(id, &["PENDING", "FAILED"], "VIRTUAL_ACCOUNT_ISSUED", None, None)
-                .await?;
+            // Decided before the deposit: a deposited account cannot be
+            // cancelled without the customer's refund account, a waiting one
+            // can. So the amount is checked now, and the stock is held.
+            if !matches!(order.status.as_str(), "PENDING" | "FAILED") {
+                return Ok(());
+            }
+            if let Err(reason) = verify_payment(order, payment) {
+                tracing::warn!(payment_id = id, %reason, "virtual account verification failed");
+                if db
+                    .transition(id, &["PENDING", "FAILED"], STATUS_CANCELLING, None, Some(&reason))
+                    .await?
+                {
+                    cancel_and_record(state, order, &reason).await?;
+                }
+                return Ok(());
+            }
+            if db.hold_for_deposit(id).await? == FulfilOutcome::OutOfStock {
+                let reason = db
+                    .order(id)
+                    .await?
+                    .and_then(|o| o.message)
+                    .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
+                tracing::warn!(payment_id = id, %reason, "net cancel of a waiting virtual account");
+                cancel_and_record(state, order, &reason).await?;
+            }
         }
         PaymentState::Failed => {
+            // A virtual account that ended without a deposit gives its stock back.
+            db.release_hold(id).await?;
+            // A cancel the server wanted of a payment that failed anyway (a
+            // waiting account that expired): nothing was paid.
+            db.transition(id, &[STATUS_CANCELLING], "FAILED", payment.failure.as_ref(), None)
+                .await?;
             // The PG's own words first (some PGs require they be shown).
             let mut failure = payment.failure.clone().unwrap_or_default();
             if failure.message.is_none() {
@@ -238,7 +267,10 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                 }
             }
         }
-        PaymentState::Cancelled => record_cancelled(state, id).await?,
+        PaymentState::Cancelled => {
+            db.release_hold(id).await?;
+            record_cancelled(state, id).await?
+        }
         // Ready, pending, authenticated (not confirmed), partly cancelled and
         // unknown states leave the order as it is.
         _ => {}
