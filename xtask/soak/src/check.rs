@@ -328,7 +328,8 @@ pub fn paid_payments(ledger: &Ledger, shop: &Shop) -> Verdict {
 /// taken equals what was fulfilled, never negative.
 pub fn fulfilments(ledger: &Ledger, shop: &Shop, initial_stock: &BTreeMap<String, i64>) -> Verdict {
     let mut v = Verdict::new(
-        "2. no order fulfilled without a PAID payment, none twice; stock taken equals what was fulfilled, never negative",
+        "2. no order fulfilled without a PAID payment, none twice; stock taken equals what was fulfilled \
+         (plus what waiting virtual accounts hold), never negative",
     );
     for (id, n) in &shop.fulfilments {
         v.count("orders fulfilled");
@@ -355,14 +356,18 @@ pub fn fulfilments(ledger: &Ledger, shop: &Shop, initial_stock: &BTreeMap<String
     for (product, start) in initial_stock {
         let now = shop.stock.get(product).copied().unwrap_or(0);
         let fulfilled = shop.fulfilled_qty.get(product).copied().unwrap_or(0);
+        let held = shop.held_qty.get(product).copied().unwrap_or(0);
         v.add(&format!("{product} taken"), (start - now).max(0) as u64);
+        if held > 0 {
+            v.add(&format!("{product} held for waiting virtual accounts"), held as u64);
+        }
         if now < 0 {
             v.violate(product, format!("stock is negative: {now}"));
         }
-        if start - now != fulfilled {
+        if start - now != fulfilled + held {
             v.violate(
                 product,
-                format!("stock went from {start} to {now}, but {fulfilled} were fulfilled"),
+                format!("stock went from {start} to {now}, but {fulfilled} were fulfilled and {held} are held"),
             );
         }
     }

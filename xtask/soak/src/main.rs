@@ -14,8 +14,9 @@
 //! Options: `--customers N` (200), `--seconds S` (60), `--seed X` (random,
 //! printed), `--crashes C` (S/20, at least 2), `--settle-secs T` (bounded
 //! wait for the reconciler, default max(120, S/2)), `--sandbox-bin`,
-//! `--server-bin` (required), `--dir D` (logs and database), `--report F`
-//! (write the figures as a Markdown table to F).
+//! `--server-bin` (required), `--dir D` (logs and database; removed after a
+//! passing run unless `--keep`), `--report F` (write the figures as a
+//! Markdown table to F).
 
 mod chaos;
 mod check;
@@ -55,6 +56,7 @@ struct Args {
     settle: Duration,
     setup: Setup,
     report: Option<PathBuf>,
+    keep: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -67,6 +69,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut server_bin = None;
     let mut dir = None;
     let mut report = None;
+    let mut keep = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().with_context(|| format!("{a} needs a value"));
@@ -80,6 +83,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--server-bin" => server_bin = Some(PathBuf::from(val()?)),
             "--dir" => dir = Some(PathBuf::from(val()?)),
             "--report" => report = Some(PathBuf::from(val()?)),
+            "--keep" => keep = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -102,6 +106,7 @@ fn parse_args() -> anyhow::Result<Args> {
             dir,
         },
         report,
+        keep,
     })
 }
 
@@ -338,7 +343,9 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
         );
     } else {
         println!("\nsoak: all invariants hold (seed {})", args.seed);
-        let _ = std::fs::remove_dir_all(&dir);
+        if !args.keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(ok)
 }

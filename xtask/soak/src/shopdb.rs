@@ -51,6 +51,9 @@ pub struct Shop {
     pub fulfilments: HashMap<String, i64>,
     /// Quantity per product over fulfilled orders.
     pub fulfilled_qty: BTreeMap<String, i64>,
+    /// Quantity per product held by issued virtual accounts (not yet
+    /// deposited, so not fulfilled).
+    pub held_qty: BTreeMap<String, i64>,
     /// Current stock per product.
     pub stock: BTreeMap<String, i64>,
     /// Subscriptions.
@@ -114,6 +117,16 @@ pub async fn read(pool: &SqlitePool) -> anyhow::Result<Shop> {
     .await?
     {
         shop.fulfilled_qty.insert(r.try_get("product_id")?, r.try_get("q")?);
+    }
+    for r in sqlx::query(
+        "SELECT i.product_id, SUM(i.quantity) AS q FROM order_items i \
+         JOIN orders o ON o.payment_id = i.payment_id \
+         WHERE o.stock_held = 1 AND o.fulfilled_at IS NULL GROUP BY i.product_id",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        shop.held_qty.insert(r.try_get("product_id")?, r.try_get("q")?);
     }
     for r in sqlx::query("SELECT id, stock FROM products").fetch_all(pool).await? {
         shop.stock.insert(r.try_get("id")?, r.try_get("stock")?);
