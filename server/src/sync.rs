@@ -194,7 +194,7 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                     }
                 }
                 Ok(()) => {
-                    let next = next_charge_for(order);
+                    let next = next_charge_for(order, state.config.reconcile.charge_interval);
                     let next_order = next.as_ref().map(NextCharge::as_new_order);
                     match db.fulfil(id, payment.paid_at.as_deref(), next_order.as_ref()).await? {
                         FulfilOutcome::Fulfilled => {
@@ -335,9 +335,6 @@ async fn cancel_and_record(state: &AppState, order: &Order, reason: &str) -> Res
     Ok(())
 }
 
-/// Days between subscription charges.
-pub const CHARGE_INTERVAL_DAYS: i64 = 30;
-
 /// The next charge of a subscription, as written when the current one is
 /// fulfilled.
 struct NextCharge {
@@ -369,7 +366,7 @@ impl NextCharge {
     }
 }
 
-fn next_charge_for(order: &Order) -> Option<NextCharge> {
+fn next_charge_for(order: &Order, interval: std::time::Duration) -> Option<NextCharge> {
     if order.kind != "charge" {
         return None;
     }
@@ -391,7 +388,7 @@ fn next_charge_for(order: &Order) -> Option<NextCharge> {
         currency: order.currency.clone(),
         customer_id: order.customer_id.clone(),
         subscription_id,
-        due_at: base + CHARGE_INTERVAL_DAYS * 24 * 60 * 60,
+        due_at: base + i64::try_from(interval.as_secs()).unwrap_or(i64::MAX / 2),
         provider: order.provider,
     })
 }

@@ -37,6 +37,7 @@ pub struct Procs {
     /// `http://127.0.0.1:<port>` of the backend (the same across restarts).
     pub backend_url: String,
     backend_port: u16,
+    charge_interval_secs: u64,
 }
 
 /// A port nobody listens on right now.
@@ -53,8 +54,13 @@ fn log_file(dir: &Path, name: &str) -> anyhow::Result<(File, File)> {
 impl Procs {
     /// Starts the sandbox (webhooks to the backend's V2 and Toss endpoints,
     /// quick webhook retries, Toss's confirm window `toss_confirm_ttl_ms`)
-    /// and the backend.
-    pub async fn start(setup: Setup, http: &reqwest::Client, toss_confirm_ttl_ms: u64) -> anyhow::Result<Procs> {
+    /// and the backend (subscriptions charged every `charge_interval_secs`).
+    pub async fn start(
+        setup: Setup,
+        http: &reqwest::Client,
+        toss_confirm_ttl_ms: u64,
+        charge_interval_secs: u64,
+    ) -> anyhow::Result<Procs> {
         std::fs::create_dir_all(&setup.dir)?;
         let sandbox_port = free_port()?;
         let backend_port = free_port()?;
@@ -87,6 +93,7 @@ impl Procs {
             sandbox_url,
             backend_url,
             backend_port,
+            charge_interval_secs,
         };
         wait_ready(
             http,
@@ -128,6 +135,7 @@ impl Procs {
                 .env("CHECKOUT_MODE", "sandbox")
                 .env("CHECKOUT_RECONCILE_SECS", "2")
                 .env("CHECKOUT_RATE_BURST", "0")
+                .env("CHECKOUT_CHARGE_INTERVAL_SECS", self.charge_interval_secs.to_string())
                 .env(
                     "PORTONE_V1_NOTICE_URL",
                     format!("{}/v1/api/webhooks/portone-v1", self.backend_url),
