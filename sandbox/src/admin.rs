@@ -206,22 +206,22 @@ async fn settle_pending(
     Ok(Json(json))
 }
 
+/// A V2 schedule as the admin routes show it (`GET /__sandbox/schedules`,
+/// the ledger).
+pub(crate) fn schedule_json(x: &crate::store::ScheduleRec) -> Value {
+    json!({
+        "id": x.id,
+        "paymentId": x.payment_id,
+        "billingKey": x.billing_key,
+        "timeToPay": crate::store::ts(x.time_to_pay),
+        "status": x.status,
+        "totalAmount": x.total,
+        "currency": x.currency,
+    })
+}
+
 async fn schedules(State(st): State<AppState>) -> Json<Value> {
-    let mut list: Vec<Value> = lock(&st.store)
-        .schedules
-        .values()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "paymentId": x.payment_id,
-                "billingKey": x.billing_key,
-                "timeToPay": crate::store::ts(x.time_to_pay),
-                "status": x.status,
-                "totalAmount": x.total,
-                "currency": x.currency,
-            })
-        })
-        .collect();
+    let mut list: Vec<Value> = lock(&st.store).schedules.values().map(schedule_json).collect();
     list.sort_by(|a, b| a["timeToPay"].as_str().cmp(&b["timeToPay"].as_str()));
     Json(Value::Array(list))
 }

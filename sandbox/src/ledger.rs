@@ -37,19 +37,7 @@ pub(crate) async fn ledger(State(st): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    let mut v2_schedules: Vec<Value> = s
-        .schedules
-        .values()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "paymentId": x.payment_id,
-                "billingKey": x.billing_key,
-                "status": x.status,
-                "totalAmount": x.total,
-            })
-        })
-        .collect();
+    let mut v2_schedules: Vec<Value> = s.schedules.values().map(crate::admin::schedule_json).collect();
     let mut v1: Vec<Value> =
         s.v1.payments
             .values()

@@ -644,14 +644,7 @@ impl Db {
                     "net cancel: the order was paid but could not be fulfilled \
                      (product {product_id} is out of stock)"
                 );
-                let moved = self
-                    .transition(payment_id, PAYABLE, STATUS_CANCELLING, None, Some(&reason))
-                    .await?;
-                return Ok(if moved {
-                    FulfilOutcome::OutOfStock
-                } else {
-                    FulfilOutcome::AlreadyDone
-                });
+                return self.out_of_stock(payment_id, PAYABLE, &reason).await;
             }
         }
         sqlx::query("INSERT INTO fulfilments (payment_id, fulfilled_at) VALUES (?, ?)")
@@ -707,23 +700,23 @@ impl Db {
                 "net cancel: a virtual account was issued but the order cannot be fulfilled \
                  (product {product_id} is out of stock)"
             );
-            let moved = self
-                .transition(
-                    payment_id,
-                    &["PENDING", "FAILED"],
-                    STATUS_CANCELLING,
-                    None,
-                    Some(&reason),
-                )
-                .await?;
-            return Ok(if moved {
-                FulfilOutcome::OutOfStock
-            } else {
-                FulfilOutcome::AlreadyDone
-            });
+            return self.out_of_stock(payment_id, &["PENDING", "FAILED"], &reason).await;
         }
         tx.commit().await?;
         Ok(FulfilOutcome::Fulfilled)
+    }
+
+    /// Stock was short: the order becomes [`STATUS_CANCELLING`] (from one of
+    /// `from`) with `reason`; `OutOfStock` if this call moved it.
+    async fn out_of_stock(&self, payment_id: &str, from: &[&str], reason: &str) -> Result<FulfilOutcome, sqlx::Error> {
+        let moved = self
+            .transition(payment_id, from, STATUS_CANCELLING, None, Some(reason))
+            .await?;
+        Ok(if moved {
+            FulfilOutcome::OutOfStock
+        } else {
+            FulfilOutcome::AlreadyDone
+        })
     }
 
     /// Gives back the stock an unfulfilled order holds (its virtual account

@@ -201,15 +201,7 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                             tracing::info!(payment_id = id, "order paid and fulfilled");
                         }
                         FulfilOutcome::AlreadyDone => {}
-                        FulfilOutcome::OutOfStock => {
-                            let reason = db
-                                .order(id)
-                                .await?
-                                .and_then(|o| o.message)
-                                .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
-                            tracing::warn!(payment_id = id, %reason, "net cancel");
-                            cancel_and_record(state, order, &reason).await?;
-                        }
+                        FulfilOutcome::OutOfStock => net_cancel(state, order).await?,
                     }
                 }
             }
@@ -232,13 +224,7 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                 return Ok(());
             }
             if db.hold_for_deposit(id).await? == FulfilOutcome::OutOfStock {
-                let reason = db
-                    .order(id)
-                    .await?
-                    .and_then(|o| o.message)
-                    .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
-                tracing::warn!(payment_id = id, %reason, "net cancel of a waiting virtual account");
-                cancel_and_record(state, order, &reason).await?;
+                net_cancel(state, order).await?;
             }
         }
         PaymentState::Failed => {
@@ -276,6 +262,20 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
         _ => {}
     }
     Ok(())
+}
+
+/// Stock ran out ([`FulfilOutcome::OutOfStock`]: the order is now
+/// `CANCELLING` with the reason): cancel the payment.
+async fn net_cancel(state: &AppState, order: &Order) -> Result<(), SyncError> {
+    let id = order.payment_id.as_str();
+    let reason = state
+        .db
+        .order(id)
+        .await?
+        .and_then(|o| o.message)
+        .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
+    tracing::warn!(payment_id = id, %reason, "net cancel");
+    cancel_and_record(state, order, &reason).await
 }
 
 /// PortOne reports the payment cancelled: record it, keeping our own reason
