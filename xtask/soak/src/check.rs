@@ -544,3 +544,79 @@ pub fn logs(panics: &[(String, String)], bad_5xx: &[(String, String)], webhook_5
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shopdb::Order;
+    use serde_json::json;
+
+    fn order(id: &str, status: &str) -> Order {
+        Order {
+            payment_id: id.into(),
+            provider: "portone_v2".into(),
+            status: status.into(),
+            total_amount: 1000,
+            subscription_id: None,
+            schedule_state: None,
+        }
+    }
+
+    fn v2(id: &str, status: &str, reasons: &[&str]) -> Value {
+        let cancellations: Vec<Value> = reasons.iter().map(|r| json!({"amount": 1000, "reason": r})).collect();
+        json!({"paymentId": id, "status": status, "totalAmount": 1000, "cancellations": cancellations})
+    }
+
+    fn ledger(payments: Vec<Value>) -> Ledger {
+        Ledger::parse(&json!({"portoneV2": {"payments": payments, "schedules": []}}))
+    }
+
+    #[test]
+    fn a_paid_payment_must_be_fulfilled_once_or_cancelled_by_the_shop() {
+        let l = ledger(vec![
+            v2("ok", "PAID", &[]),
+            v2("net", "CANCELLED", &["net cancel: out of stock"]),
+            v2("lost", "PAID", &[]),
+            v2("user", "CANCELLED", &["the customer asked"]),
+            v2("orphan", "PAID", &[]),
+        ]);
+        let mut shop = Shop::default();
+        for (id, st) in [
+            ("ok", "PAID"),
+            ("net", "CANCELLED"),
+            ("lost", "PENDING"),
+            ("user", "CANCELLED"),
+        ] {
+            shop.orders.insert(id.into(), order(id, st));
+        }
+        shop.fulfilments.insert("ok".into(), 1);
+        let v = paid_payments(&l, &shop);
+        let broken: Vec<&str> = v.violations.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(broken, ["lost", "orphan", "user"], "{v:?}");
+        assert_eq!(v.counts["cancelled by the shop: net cancel"], 1);
+    }
+
+    #[test]
+    fn states_stock_and_fulfilments_are_checked_against_the_ledger() {
+        let l = ledger(vec![v2("a", "PAID", &[]), v2("b", "FAILED", &[])]);
+        let mut shop = Shop::default();
+        shop.orders.insert("a".into(), order("a", "CANCELLING"));
+        shop.orders.insert("b".into(), order("b", "FAILED"));
+        shop.orders.insert("c".into(), order("c", "PENDING"));
+        shop.fulfilments.insert("b".into(), 1);
+        shop.fulfilled_qty.insert("americano".into(), 2);
+        shop.stock.insert("americano".into(), 7);
+        let initial = BTreeMap::from([("americano".to_owned(), 10)]);
+        let f = fulfilments(&l, &shop, &initial);
+        assert_eq!(f.violations.len(), 2, "{f:?}"); // b unpaid, 3 taken for 2
+        let reported = HashMap::from([
+            ("a".to_owned(), "CANCELLING".to_owned()),
+            ("b".to_owned(), "FAILED".to_owned()),
+            ("c".to_owned(), "PENDING".to_owned()),
+        ]);
+        let s = states(&l, &l, &shop, &reported);
+        let broken: BTreeSet<&str> = s.violations.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(broken, BTreeSet::from(["a"]), "{s:?}");
+        assert_eq!(unsettled(&l, &shop).len(), 1);
+    }
+}
