@@ -1188,6 +1188,17 @@ function report(r) {
   );
   p();
 
+  // The chaos soak's figures are not measured by this script (the soak runs
+  // for many minutes): `cargo xtask soak --report bench/soak.md` writes
+  // them, and every regeneration copies them in, delimited.
+  const soak = path.join(cfg.root, "bench", "soak.md");
+  if (fs.existsSync(soak)) {
+    p("<!-- soak: copied from bench/soak.md (cargo xtask soak --report bench/soak.md); not measured by run.mjs -->");
+    p(fs.readFileSync(soak, "utf8").trimEnd());
+    p("<!-- soak: end -->");
+    p();
+  }
+
   p("## Machine and method");
   p();
   p(`- Command: \`${cfg.command}\``);

@@ -4,7 +4,8 @@
 //! needs a CORS preflight, which these routes never answer positively).
 //!
 //! Owns the guards and the provider-neutral admin routes: reset, faults,
-//! webhook log and targets, info, schedules, attempts, and the state nudges
+//! webhook log and targets, info, schedules, attempts, the ledger of every
+//! provider's records (`ledger.rs`), and the state nudges
 //! (virtual-account deposit, settling `PAY_PENDING`, "billing key updated").
 //! These nudges act on V2's records and answer and notify in V2's shapes.
 //! Provider test drivers and nudges (V2's `/__sandbox/pay`, V1's
@@ -42,6 +43,7 @@ pub(crate) fn router(st: AppState, provider_routes: Router<AppState>) -> Router<
         .route("/__sandbox/payments/{payment_id}/attempts", get(attempts))
         .route("/__sandbox/schedules", get(schedules))
         .route("/__sandbox/webhooks", get(webhooks))
+        .route("/__sandbox/ledger", get(crate::ledger::ledger))
         .route(
             "/__sandbox/billing-keys/{billing_key}/updated",
             post(billing_key_updated),
@@ -205,22 +207,22 @@ async fn settle_pending(
     Ok(Json(json))
 }
 
+/// A V2 schedule as the admin routes show it (`GET /__sandbox/schedules`,
+/// the ledger).
+pub(crate) fn schedule_json(x: &crate::store::ScheduleRec) -> Value {
+    json!({
+        "id": x.id,
+        "paymentId": x.payment_id,
+        "billingKey": x.billing_key,
+        "timeToPay": crate::store::ts(x.time_to_pay),
+        "status": x.status,
+        "totalAmount": x.total,
+        "currency": x.currency,
+    })
+}
+
 async fn schedules(State(st): State<AppState>) -> Json<Value> {
-    let mut list: Vec<Value> = lock(&st.store)
-        .schedules
-        .values()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "paymentId": x.payment_id,
-                "billingKey": x.billing_key,
-                "timeToPay": crate::store::ts(x.time_to_pay),
-                "status": x.status,
-                "totalAmount": x.total,
-                "currency": x.currency,
-            })
-        })
-        .collect();
+    let mut list: Vec<Value> = lock(&st.store).schedules.values().map(schedule_json).collect();
     list.sort_by(|a, b| a["timeToPay"].as_str().cmp(&b["timeToPay"].as_str()));
     Json(Value::Array(list))
 }

@@ -28,6 +28,7 @@ mod admin;
 mod api;
 mod config;
 mod faults;
+mod ledger;
 mod portone_v1;
 mod portone_v2;
 mod store;

@@ -601,6 +601,10 @@ impl fmt::Debug for TossConfig {
     }
 }
 
+/// Days between subscription charges, unless configured
+/// ([`ReconcileConfig::charge_interval`]).
+pub const CHARGE_INTERVAL_DAYS: u64 = 30;
+
 /// The reconciler's settings (see [`crate::reconcile`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileConfig {
@@ -617,6 +621,9 @@ pub struct ReconcileConfig {
     pub pending_ttl: Duration,
     /// Orders synced at once. Default: 4.
     pub concurrency: usize,
+    /// The subscription period: a paid charge writes the next one this much
+    /// later (`CHECKOUT_CHARGE_INTERVAL_SECS`). Default: 30 days.
+    pub charge_interval: Duration,
 }
 
 impl Default for ReconcileConfig {
@@ -626,6 +633,7 @@ impl Default for ReconcileConfig {
             interval: Duration::from_secs(60),
             pending_ttl: Duration::from_secs(24 * 60 * 60),
             concurrency: 4,
+            charge_interval: Duration::from_secs(CHARGE_INTERVAL_DAYS * 24 * 60 * 60),
         }
     }
 }

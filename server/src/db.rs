@@ -418,6 +418,35 @@ macro_rules! insert_order_in {
     }};
 }
 
+/// Takes the stock of every line of the order `$payment_id` in the
+/// transaction `$tx`, each only if enough is left, lines in product order
+/// (so two orders never wait on each other's rows). Evaluates to
+/// `Some(product)` naming the first product that is short (the caller rolls
+/// the transaction back), else `None`.
+macro_rules! take_stock {
+    ($tx:expr, $payment_id:expr) => {{
+        let items: Vec<(String, i64)> =
+            sqlx::query_as("SELECT product_id, quantity FROM order_items WHERE payment_id = $1 ORDER BY product_id")
+                .bind($payment_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+        let mut short = None;
+        for (product_id, quantity) in items {
+            let taken = sqlx::query("UPDATE products SET stock = stock - $1 WHERE id = $2 AND stock >= $1")
+                .bind(quantity)
+                .bind(&product_id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            if taken != 1 {
+                short = Some(product_id);
+                break;
+            }
+        }
+        short
+    }};
+}
+
 /// Applies the migrations above `version` in the transaction `$tx`, each
 /// as `$text` words it for the backend; `$record` records each one.
 macro_rules! apply_migrations {
@@ -750,25 +779,12 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(FulfilOutcome::AlreadyDone);
             }
-            let items: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT product_id, quantity FROM order_items WHERE payment_id = $1 ORDER BY product_id",
-            )
-            .bind(payment_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut short = None;
-            for (product_id, quantity) in items {
-                let taken = sqlx::query("UPDATE products SET stock = stock - $1 WHERE id = $2 AND stock >= $1")
-                    .bind(quantity)
-                    .bind(&product_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if taken != 1 {
-                    short = Some(product_id);
-                    break;
-                }
-            }
+            // An issued virtual account already holds the order's stock.
+            let held: i64 = sqlx::query_scalar("SELECT stock_held FROM orders WHERE payment_id = $1")
+                .bind(payment_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let short = if held == 0 { take_stock!(tx, payment_id) } else { None };
             match short {
                 Some(product_id) => {
                     tx.rollback().await?;
@@ -816,13 +832,95 @@ impl Db {
             "net cancel: the order was paid but could not be fulfilled \
              (product {product_id} is out of stock)"
         );
+        self.out_of_stock(payment_id, PAYABLE, &reason).await
+    }
+
+    /// An issued virtual account: in one transaction, the order becomes
+    /// `VIRTUAL_ACCOUNT_ISSUED` (from `PENDING` or `FAILED`) and takes its
+    /// stock, held until the deposit ([`Db::fulfil`] then takes none) or the
+    /// account's end ([`Db::release_hold`]). If stock is short, the order
+    /// becomes [`STATUS_CANCELLING`] instead and the caller cancels the
+    /// waiting account (which, unlike a deposited one, needs no refund
+    /// account). Conditional, so one caller wins.
+    pub async fn hold_for_deposit(&self, payment_id: &str) -> Result<FulfilOutcome, sqlx::Error> {
+        let short = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let claimed = sqlx::query(
+                "UPDATE orders SET status = 'VIRTUAL_ACCOUNT_ISSUED', stock_held = 1, failure_code = NULL, \
+                 failure_pg_code = NULL, failure_message = NULL, updated_at = $1 \
+                 WHERE payment_id = $2 AND stock_held = 0 AND fulfilled_at IS NULL AND status IN ('PENDING', 'FAILED')",
+            )
+            .bind(now())
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed != 1 {
+                tx.rollback().await?;
+                return Ok(FulfilOutcome::AlreadyDone);
+            }
+            let short = take_stock!(tx, payment_id);
+            if short.is_some() {
+                tx.rollback().await?;
+            } else {
+                tx.commit().await?;
+            }
+            short
+        });
+        let Some(product_id) = short else {
+            return Ok(FulfilOutcome::Fulfilled);
+        };
+        let reason = format!(
+            "net cancel: a virtual account was issued but the order cannot be fulfilled \
+             (product {product_id} is out of stock)"
+        );
+        self.out_of_stock(payment_id, &["PENDING", "FAILED"], &reason).await
+    }
+
+    /// Stock was short: the order becomes [`STATUS_CANCELLING`] (from one of
+    /// `from`) with `reason`; `OutOfStock` if this call moved it.
+    async fn out_of_stock(&self, payment_id: &str, from: &[&str], reason: &str) -> Result<FulfilOutcome, sqlx::Error> {
         let moved = self
-            .transition(payment_id, PAYABLE, STATUS_CANCELLING, None, Some(&reason))
+            .transition(payment_id, from, STATUS_CANCELLING, None, Some(reason))
             .await?;
         Ok(if moved {
             FulfilOutcome::OutOfStock
         } else {
             FulfilOutcome::AlreadyDone
+        })
+    }
+
+    /// Gives back the stock an unfulfilled order holds (its virtual account
+    /// ended without a deposit). Conditional and in one transaction, so the
+    /// stock comes back once. Returns whether it did.
+    pub async fn release_hold(&self, payment_id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let released = sqlx::query(
+                "UPDATE orders SET stock_held = 0 WHERE payment_id = $1 AND stock_held = 1 AND fulfilled_at IS NULL",
+            )
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if released == 1 {
+                // Lines in product order, as they were taken.
+                let items: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT product_id, quantity FROM order_items WHERE payment_id = $1 ORDER BY product_id",
+                )
+                .bind(payment_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (product_id, quantity) in items {
+                    sqlx::query("UPDATE products SET stock = stock + $1 WHERE id = $2")
+                        .bind(quantity)
+                        .bind(&product_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(released == 1)
         })
     }
 

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use checkout_server::config::{
-    Config, Limits, ReconcileConfig, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE, DEFAULT_SANDBOX_CHANNEL_KEY,
-    DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_TOSS_CLIENT_KEY, DEFAULT_SANDBOX_TOSS_SECRET_KEY,
-    DEFAULT_SANDBOX_V1_IMP_KEY, DEFAULT_SANDBOX_V1_IMP_SECRET, DEFAULT_SANDBOX_V1_USER_CODE,
-    DEFAULT_SANDBOX_WEBHOOK_SECRET, DEFAULT_V1_PG_PROVIDER, LIVE_API_BASE, LIVE_V1_API_BASE, LIVE_V1_SDK_URL,
+    Config, Limits, ReconcileConfig, CHARGE_INTERVAL_DAYS, DEFAULT_SANDBOX_API_SECRET, DEFAULT_SANDBOX_BASE,
+    DEFAULT_SANDBOX_CHANNEL_KEY, DEFAULT_SANDBOX_STORE_ID, DEFAULT_SANDBOX_TOSS_CLIENT_KEY,
+    DEFAULT_SANDBOX_TOSS_SECRET_KEY, DEFAULT_SANDBOX_V1_IMP_KEY, DEFAULT_SANDBOX_V1_IMP_SECRET,
+    DEFAULT_SANDBOX_V1_USER_CODE, DEFAULT_SANDBOX_WEBHOOK_SECRET, DEFAULT_V1_PG_PROVIDER, LIVE_API_BASE,
+    LIVE_V1_API_BASE, LIVE_V1_SDK_URL,
 };
 use checkout_server::{Mode, PortOneConfig, PortOneV1Config, TossConfig};
 use clap::Parser;
@@ -73,6 +74,10 @@ struct Args {
     /// an order is read again).
     #[arg(long, env = "CHECKOUT_RECONCILE_SECS", default_value_t = 60)]
     reconcile_secs: u64,
+    /// The subscription period in seconds: a paid charge writes the next one
+    /// this much later (default 30 days).
+    #[arg(long, env = "CHECKOUT_CHARGE_INTERVAL_SECS", default_value_t = CHARGE_INTERVAL_DAYS * 24 * 60 * 60)]
+    charge_interval_secs: u64,
     /// Seconds an unpaid order stays payable before it expires.
     #[arg(long, env = "CHECKOUT_PENDING_TTL_SECS", default_value_t = 24 * 60 * 60)]
     pending_ttl_secs: u64,
@@ -278,6 +283,7 @@ async fn main() -> anyhow::Result<()> {
         reconcile: ReconcileConfig {
             interval: Duration::from_secs(args.reconcile_secs.max(1)),
             pending_ttl: Duration::from_secs(args.pending_ttl_secs),
+            charge_interval: Duration::from_secs(args.charge_interval_secs.max(1)),
             ..ReconcileConfig::default()
         },
         limits: Limits {

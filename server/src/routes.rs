@@ -1023,6 +1023,26 @@ mod tests {
         assert!(!is_loopback_origin("null"));
     }
 
+    /// Found by the chaos soak (seed 16016): two retries of one V1 charge,
+    /// both refused as "too fast" (429), marked the charge `FAILED` though
+    /// nothing was charged or refused; every later retry with that key
+    /// answered `FAILED` and the charge was never made. A refusal about
+    /// timing leaves the outcome unknown (502, retry with the same key).
+    #[test]
+    fn only_a_definitive_refusal_fails_a_charge() {
+        let api = |status, kind: &str| ProviderError::Api {
+            status,
+            kind: kind.into(),
+            message: String::new(),
+        };
+        assert!(charge_refusal(&api(400, "BILLING_KEY_NOT_FOUND")).is_some());
+        assert!(charge_refusal(&api(200, "V1_CODE_1")).is_some());
+        assert!(charge_refusal(&api(429, "V1_CODE_-1")).is_none());
+        assert!(charge_refusal(&api(403, "FORBIDDEN_CONSECUTIVE_REQUEST")).is_none());
+        assert!(charge_refusal(&api(409, "IDEMPOTENT_REQUEST_PROCESSING")).is_none());
+        assert!(charge_refusal(&api(500, "INTERNAL")).is_none());
+    }
+
     #[test]
     fn idempotency_keys_are_required_and_bounded() {
         let mut h = HeaderMap::new();

@@ -194,31 +194,46 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                     }
                 }
                 Ok(()) => {
-                    let next = next_charge_for(order);
+                    let next = next_charge_for(order, state.config.reconcile.charge_interval);
                     let next_order = next.as_ref().map(NextCharge::as_new_order);
                     match db.fulfil(id, payment.paid_at.as_deref(), next_order.as_ref()).await? {
                         FulfilOutcome::Fulfilled => {
                             tracing::info!(payment_id = id, "order paid and fulfilled");
                         }
                         FulfilOutcome::AlreadyDone => {}
-                        FulfilOutcome::OutOfStock => {
-                            let reason = db
-                                .order(id)
-                                .await?
-                                .and_then(|o| o.message)
-                                .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
-                            tracing::warn!(payment_id = id, %reason, "net cancel");
-                            cancel_and_record(state, order, &reason).await?;
-                        }
+                        FulfilOutcome::OutOfStock => net_cancel(state, order).await?,
                     }
                 }
             }
         }
         PaymentState::VirtualAccountIssued => {
-            db.transition(id, &["PENDING", "FAILED"], "VIRTUAL_ACCOUNT_ISSUED", None, None)
-                .await?;
+            // Decided before the deposit: a deposited account cannot be
+            // cancelled without the customer's refund account, a waiting one
+            // can. So the amount is checked now, and the stock is held.
+            if !matches!(order.status.as_str(), "PENDING" | "FAILED") {
+                return Ok(());
+            }
+            if let Err(reason) = verify_payment(order, payment) {
+                tracing::warn!(payment_id = id, %reason, "virtual account verification failed");
+                if db
+                    .transition(id, &["PENDING", "FAILED"], STATUS_CANCELLING, None, Some(&reason))
+                    .await?
+                {
+                    cancel_and_record(state, order, &reason).await?;
+                }
+                return Ok(());
+            }
+            if db.hold_for_deposit(id).await? == FulfilOutcome::OutOfStock {
+                net_cancel(state, order).await?;
+            }
         }
         PaymentState::Failed => {
+            // A virtual account that ended without a deposit gives its stock back.
+            db.release_hold(id).await?;
+            // A cancel the server wanted of a payment that failed anyway (a
+            // waiting account that expired): nothing was paid.
+            db.transition(id, &[STATUS_CANCELLING], "FAILED", payment.failure.as_ref(), None)
+                .await?;
             // The PG's own words first (some PGs require they be shown).
             let mut failure = payment.failure.clone().unwrap_or_default();
             if failure.message.is_none() {
@@ -238,12 +253,29 @@ async fn apply(state: &AppState, order: &Order, payment: &ProviderPayment) -> Re
                 }
             }
         }
-        PaymentState::Cancelled => record_cancelled(state, id).await?,
+        PaymentState::Cancelled => {
+            db.release_hold(id).await?;
+            record_cancelled(state, id).await?
+        }
         // Ready, pending, authenticated (not confirmed), partly cancelled and
         // unknown states leave the order as it is.
         _ => {}
     }
     Ok(())
+}
+
+/// Stock ran out ([`FulfilOutcome::OutOfStock`]: the order is now
+/// `CANCELLING` with the reason): cancel the payment.
+async fn net_cancel(state: &AppState, order: &Order) -> Result<(), SyncError> {
+    let id = order.payment_id.as_str();
+    let reason = state
+        .db
+        .order(id)
+        .await?
+        .and_then(|o| o.message)
+        .unwrap_or_else(|| "net cancel: the order could not be fulfilled".into());
+    tracing::warn!(payment_id = id, %reason, "net cancel");
+    cancel_and_record(state, order, &reason).await
 }
 
 /// PortOne reports the payment cancelled: record it, keeping our own reason
@@ -332,9 +364,6 @@ async fn cancel_claimed(state: &AppState, order: &Order, reason: &str) -> Result
     Ok(())
 }
 
-/// Days between subscription charges.
-pub const CHARGE_INTERVAL_DAYS: i64 = 30;
-
 /// The next charge of a subscription, as written when the current one is
 /// fulfilled.
 struct NextCharge {
@@ -366,7 +395,7 @@ impl NextCharge {
     }
 }
 
-fn next_charge_for(order: &Order) -> Option<NextCharge> {
+fn next_charge_for(order: &Order, interval: std::time::Duration) -> Option<NextCharge> {
     if order.kind != "charge" {
         return None;
     }
@@ -388,7 +417,7 @@ fn next_charge_for(order: &Order) -> Option<NextCharge> {
         currency: order.currency.clone(),
         customer_id: order.customer_id.clone(),
         subscription_id,
-        due_at: base + CHARGE_INTERVAL_DAYS * 24 * 60 * 60,
+        due_at: base + i64::try_from(interval.as_secs()).unwrap_or(i64::MAX / 2),
         provider: order.provider,
     })
 }

@@ -13,6 +13,10 @@
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write
 //!   `BENCHMARKS.md` (reports only; not part of `test`).
+//! - `soak [--customers N] [--seconds S] [--seed X]`: the chaos soak
+//!   (simulated customers, provider faults, backend crashes, then the money
+//!   invariants checked against the sandbox's records); part of `test` in
+//!   a small size.
 //! - `scan-secrets [dir...]`: fail if a Toss secret key or the secret-key
 //!   setting is in the browser bundle (`dist/`, `bench/dist/minimal`); part
 //!   of `test`.
@@ -22,6 +26,7 @@ mod demo;
 mod pg;
 mod secrets;
 mod setup;
+mod soak;
 mod test;
 mod util;
 
@@ -39,8 +44,9 @@ fn main() {
         Some("demo") => demo::demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("scan-secrets") => secrets::scan(&args[1..]),
+        Some("soak") => soak::soak(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|demo|bench|scan-secrets>");
+            eprintln!("usage: cargo xtask <setup|test|demo|bench|soak|scan-secrets>");
             2
         }
     };

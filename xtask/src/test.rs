@@ -148,6 +148,9 @@ enum Kind {
     Check,
     /// A check that also fails when the command's output contains `bad`.
     CheckAbsent { bad: &'static str },
+    /// A check that also fails unless the command's output has a line
+    /// starting with `need` (a run that stopped early cannot pass).
+    CheckPresent { need: &'static str },
     /// A test suite; `min` is the least number of tests that must have run,
     /// so a suite that silently runs fewer (a feature or a cfg turned off)
     /// fails.
@@ -258,7 +261,7 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
             Suite {
                 name,
-                kind: Kind::Tests { min: 85 },
+                kind: Kind::Tests { min: 89 },
                 command: c,
                 engine: None,
             }
@@ -274,7 +277,36 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
     }
 }
 
+/// The line the soak prints when every invariant holds.
+const SOAK_PASSED: &str = "soak: all invariants hold";
+
+/// The small soak's fixed seed.
+const SOAK_FIXED_SEED: &str = "20261130";
+
+/// The small soak's arguments with `seed`.
+fn soak_small(seed: &str) -> [&str; 8] {
+    [
+        "--customers",
+        "200",
+        "--seconds",
+        "60",
+        "--crashes",
+        "3",
+        "--seed",
+        seed,
+    ]
+}
+
+/// A seed that changes from run to run (printed by the soak).
+fn random_seed() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ((t.as_nanos() as u64 ^ u64::from(std::process::id())) % 1_000_000_000).to_string()
+}
+
 fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> Vec<Suite> {
+    let seed = random_seed();
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
@@ -450,6 +482,24 @@ fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> V
             engine: None,
         },
         postgres_suite(postgres),
+        Suite {
+            name: "chaos soak binaries (debug, the native suite's features)",
+            kind: Kind::Check,
+            command: cargo(crate::soak::BUILD_ARGS),
+            engine: None,
+        },
+        Suite {
+            name: "chaos soak, fixed seed (200 customers, 60 s, 3 backend crashes)",
+            kind: Kind::CheckPresent { need: SOAK_PASSED },
+            command: crate::soak::command(&soak_small(SOAK_FIXED_SEED)),
+            engine: None,
+        },
+        Suite {
+            name: "chaos soak, random seed (200 customers, 60 s, 3 backend crashes; the seed is printed)",
+            kind: Kind::CheckPresent { need: SOAK_PASSED },
+            command: crate::soak::command(&soak_small(&seed)),
+            engine: None,
+        },
     ];
     suites.extend(Engine::ALL.iter().map(|&e| e2e_suite(tools, e, display)));
     suites.extend(Engine::ALL.iter().map(|&e| browser_suite(tools, e, display)));
@@ -518,6 +568,8 @@ pub fn test() -> i32 {
             Kind::CheckAbsent { bad } if ok && !lines.iter().any(|l| l.contains(bad)) => "ok".to_string(),
             Kind::CheckAbsent { bad } => format!("FAILED: the output contains {bad}"),
             Kind::Unavailable { why } => format!("FAILED: {why}"),
+            Kind::CheckPresent { need } if ok && lines.iter().any(|l| l.starts_with(need)) => "ok".to_string(),
+            Kind::CheckPresent { need } => format!("FAILED (or no line starting with {need:?})"),
             Kind::Tests { min } => {
                 total.passed += c.passed;
                 total.failed += c.failed;

@@ -14,7 +14,7 @@
 pub(super) type Migration = (i64, &'static str);
 
 /// The migrations, in order.
-pub(super) const MIGRATIONS: &[Migration] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub(super) const MIGRATIONS: &[Migration] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// A key of PostgreSQL's advisory locks, held while migrating, so replicas
 /// starting at once migrate one after another ("checkout" in ASCII).
@@ -118,6 +118,14 @@ const V4: &str = r#"
 ALTER TABLE orders ADD COLUMN lease_token TEXT;
 ALTER TABLE orders ADD COLUMN lease_until INTEGER;
 ALTER TABLE orders ADD COLUMN cancel_until INTEGER;
+"#;
+
+/// Version 5: an issued virtual account holds its order's stock until the
+/// deposit (or the account's end), so a deposit can always be fulfilled: a
+/// deposited virtual account cannot be net-cancelled without the customer's
+/// refund account.
+const V5: &str = r#"
+ALTER TABLE orders ADD COLUMN stock_held INTEGER NOT NULL DEFAULT 0;
 "#;
 
 #[cfg(test)]

@@ -70,9 +70,23 @@ impl ProviderError {
 
     /// `true` for a definitive refusal of the request: a 4xx answer, or an
     /// error a provider answers inside a 2xx envelope (PortOne V1's
-    /// `code != 0`). Not for no answer, 5xx or an unreadable answer.
+    /// `code != 0`). Not for no answer, 5xx, an unreadable answer, or a
+    /// [transient](Self::is_transient) refusal.
     pub fn is_refusal(&self) -> bool {
         matches!(self, ProviderError::Api { status, .. } if (200..300).contains(status) || (400..500).contains(status))
+            && !self.is_transient()
+    }
+
+    /// `true` for a refusal that says nothing about the request itself,
+    /// only about its timing: asked too fast (429, V1's "too fast" refusal,
+    /// Toss's 403 `FORBIDDEN_CONSECUTIVE_REQUEST`), while the same
+    /// idempotent request is still running (Toss's
+    /// `IDEMPOTENT_REQUEST_PROCESSING`), or a 408. The same request may
+    /// succeed when sent again, so its outcome is unknown, not failed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProviderError::Api { status, kind, .. }
+            if *status == 408 || *status == 429
+                || kind == "FORBIDDEN_CONSECUTIVE_REQUEST" || kind == "IDEMPOTENT_REQUEST_PROCESSING")
     }
 }
 
@@ -331,6 +345,21 @@ mod tests {
         };
         assert!(api(400).is_refusal());
         assert!(api(200).is_refusal());
+        // Found by the chaos soak (seed 16016): asked too fast is not refused.
+        assert!(!api(429).is_refusal());
+        assert!(!api(408).is_refusal());
+        let consecutive = ProviderError::Api {
+            status: 403,
+            kind: "FORBIDDEN_CONSECUTIVE_REQUEST".into(),
+            message: String::new(),
+        };
+        assert!(consecutive.is_transient() && !consecutive.is_refusal());
+        let processing = ProviderError::Api {
+            status: 409,
+            kind: "IDEMPOTENT_REQUEST_PROCESSING".into(),
+            message: String::new(),
+        };
+        assert!(!processing.is_refusal());
         assert!(!api(500).is_refusal());
         assert!(!api(502).is_refusal());
         assert!(!ProviderError::Transport("x".into()).is_refusal());

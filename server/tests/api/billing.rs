@@ -175,3 +175,40 @@ async fn charge_pays_with_the_stored_key_and_schedules_the_next_charge() {
     .await;
     h.shutdown().await;
 }
+
+/// `CHECKOUT_CHARGE_INTERVAL_SECS` (the subscription period): the next charge
+/// is due that long after a paid one, at the shop and at PortOne, so a
+/// scheduled charge PortOne runs is also one the reconciler reads once due
+/// (the chaos soak runs subscriptions on a short period).
+#[tokio::test]
+async fn the_next_charge_is_due_one_configured_period_after_a_paid_one() {
+    let h = Harness::start_configured(false, |c| {
+        c.reconcile.charge_interval = Duration::from_secs(120);
+    })
+    .await;
+    let prepared = prepare_issue(&h).await;
+    let key = issue_key(&h, &prepared, "demo-customer-1").await;
+    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
+    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
+    let before = crate::common::now_unix();
+    let (code, body) = h.charge(&sub.subscription_id, "charge-1").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let next = h
+        .db()
+        .next_charge(&sub.subscription_id)
+        .await
+        .expect("db")
+        .expect("a next charge");
+    let due = next.due_at.expect("due_at");
+    assert!(
+        (before + 120..=crate::common::now_unix() + 120).contains(&due),
+        "due {due}, charged at {before}"
+    );
+    let schedules = h.sandbox_schedules().await;
+    let at_portone = schedules
+        .iter()
+        .find(|s| s["paymentId"] == next.payment_id.as_str())
+        .expect("scheduled at PortOne");
+    assert_eq!(at_portone["status"], "SCHEDULED");
+    h.shutdown().await;
+}

@@ -135,7 +135,7 @@ async fn the_suite_runs_on_the_database_it_was_asked_for() {
     };
     assert_eq!(h.db().backend(), expected, "{TEST_DATABASE_URL} decides the backend");
     // The whole schema was applied.
-    assert_eq!(h.db().schema_version().await.expect("version"), 4);
+    assert_eq!(h.db().schema_version().await.expect("version"), 5);
     h.shutdown().await;
 }
 

@@ -727,3 +727,95 @@ async fn tosss_own_webhook_alone_confirms_and_pays_an_order_whose_page_never_rep
     assert_eq!(h.db().fulfilment_count(id).await.expect("db"), 1);
     h.shutdown().await;
 }
+
+/// Found by the chaos soak (seed 77): a deposited virtual account whose
+/// order had run out of stock was net-cancelled without the customer's
+/// refund account, which Toss refuses; the order stayed `CANCELLING` and the
+/// money was never returned. Now the issued account holds the stock, so the
+/// deposit is fulfilled, and a card payment of the last unit is the one
+/// net-cancelled.
+#[tokio::test]
+async fn an_issued_virtual_account_holds_the_last_unit_so_its_deposit_is_fulfilled() {
+    let h = start(false).await;
+    let beans = json!([{"productId": "beans-1kg", "quantity": 1}]);
+    let va = h.toss_prepare(beans.clone()).await;
+    let card = h.toss_prepare(beans).await;
+    let result = h.toss_pay(&va, "approve", "VIRTUAL_ACCOUNT", None).await;
+    let key = result["paymentKey"].as_str().expect("paymentKey").to_owned();
+    let status = h.toss_complete(&va.payment_id, json!({"txId": key})).await;
+    assert_eq!(status.status, OrderStatus::VirtualAccountIssued, "{status:?}");
+    assert_eq!(h.db().stock("beans-1kg").await.expect("db"), Some(0));
+
+    // The card payment of the same last unit is net-cancelled (a card needs
+    // no refund account).
+    let card_key = h.toss_approve(&card).await;
+    let status = h.toss_complete(&card.payment_id, json!({"txId": card_key})).await;
+    assert_eq!(status.status, OrderStatus::Cancelled, "{status:?}");
+    assert!(
+        status.message.as_deref().is_some_and(|m| m.starts_with("net cancel")),
+        "{status:?}"
+    );
+
+    // The deposit: fulfilled from the held unit, the stock not taken twice.
+    h.admin_post(&format!("/__sandbox/toss/payments/{key}/deposit"), json!({}))
+        .await;
+    let status = h.toss_complete(&va.payment_id, json!({"txId": key})).await;
+    assert_eq!(status.status, OrderStatus::Paid, "{status:?}");
+    assert_eq!(h.db().fulfilment_count(&va.payment_id).await.expect("db"), 1);
+    assert_eq!(h.db().stock("beans-1kg").await.expect("db"), Some(0));
+    h.shutdown().await;
+}
+
+/// The other order of events: the last unit went to a card payment first, so
+/// a virtual account issued afterwards is cancelled while it waits (no
+/// refund account needed), before anyone can deposit into it.
+#[tokio::test]
+async fn a_virtual_account_issued_after_the_last_unit_is_sold_is_cancelled_before_any_deposit() {
+    let h = start(false).await;
+    let beans = json!([{"productId": "beans-1kg", "quantity": 1}]);
+    let va = h.toss_prepare(beans.clone()).await;
+    let card = h.toss_prepare(beans).await;
+    let card_key = h.toss_approve(&card).await;
+    let status = h.toss_complete(&card.payment_id, json!({"txId": card_key})).await;
+    assert_eq!(status.status, OrderStatus::Paid, "{status:?}");
+
+    let result = h.toss_pay(&va, "approve", "VIRTUAL_ACCOUNT", None).await;
+    let key = result["paymentKey"].as_str().expect("paymentKey").to_owned();
+    let status = h.toss_complete(&va.payment_id, json!({"txId": key})).await;
+    assert_eq!(status.status, OrderStatus::Cancelled, "{status:?}");
+    assert!(
+        status.message.as_deref().is_some_and(|m| m.starts_with("net cancel")),
+        "{status:?}"
+    );
+    assert_eq!(h.toss_payment(&va.payment_id).await["status"], "CANCELED");
+    assert_eq!(h.db().fulfilment_count(&va.payment_id).await.expect("db"), 0);
+    assert_eq!(h.db().stock("beans-1kg").await.expect("db"), Some(0));
+    h.shutdown().await;
+}
+
+/// A virtual account that ends without a deposit (here cancelled at Toss)
+/// gives the held stock back, once however often it is synced.
+#[tokio::test]
+async fn a_virtual_account_cancelled_before_its_deposit_gives_the_held_stock_back() {
+    let h = start(false).await;
+    let va = h.toss_prepare(json!([{"productId": "beans-1kg", "quantity": 1}])).await;
+    let result = h.toss_pay(&va, "approve", "VIRTUAL_ACCOUNT", None).await;
+    let key = result["paymentKey"].as_str().expect("paymentKey").to_owned();
+    h.toss_complete(&va.payment_id, json!({"txId": key})).await;
+    assert_eq!(h.db().stock("beans-1kg").await.expect("db"), Some(0));
+    let (status, body) = h
+        .toss_rest(
+            reqwest::Method::POST,
+            &format!("/v1/payments/{key}/cancel"),
+            Some(json!({"cancelReason": "the customer changed their mind"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..3 {
+        let status = h.toss_complete(&va.payment_id, json!({"txId": key})).await;
+        assert_eq!(status.status, OrderStatus::Cancelled, "{status:?}");
+    }
+    assert_eq!(h.db().stock("beans-1kg").await.expect("db"), Some(1));
+    h.shutdown().await;
+}
