@@ -429,3 +429,28 @@ async fn an_sdk_injected_by_a_loader_on_another_origin_talks_to_the_sandbox_orig
     c.close().await.unwrap();
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_pc_popup_is_opened_within_the_call_before_the_round_trip_and_reused_for_the_window() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "?outcome=approve").await;
+    // window.open wrapped to record its calls; the count is read as the call returns.
+    let count = r#"var real = window.open; window.__opens = [];
+window.open = function (url) { window.__opens.push(String(url)); return real.apply(window, arguments); };
+window.__run(arguments[0], arguments[1]);
+return window.__opens.length;"#;
+    let mut req = tosspay_request("browser-popup-sync", 2000);
+    req["windowType"] = json!({"pc": "POPUP"});
+    let sync = c.execute(count, vec![json!("requestPayment"), req]).await.unwrap();
+    assert_eq!(sync, 1, "window.open within the caller's task");
+    let r = settled(&c).await.expect("resolves");
+    assert_eq!(r["paymentId"], "browser-popup-sync", "{r}");
+    let opens = c.execute("return window.__opens", vec![]).await.unwrap();
+    assert_eq!(opens, json!(["about:blank"]), "the early popup shows the window");
+    assert_eq!(overlay_count(&c).await, 0);
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}

@@ -437,3 +437,175 @@ async fn a_billing_key_window_with_customer_uid_issues_the_key_in_a_popup_with_a
     c.close().await.unwrap();
     sb.shutdown().await;
 }
+
+/// Runs `request_pay` with `window.open` wrapped to record its calls in
+/// `window.__opens` (`{url, win}`); answers how many were made before
+/// `request_pay` returned, i.e. in the caller's own task. `refuse` makes the
+/// wrapper return null like a browser blocking the popup.
+async fn request_pay_counting_opens(c: &Client, params: Value, refuse: bool) -> u64 {
+    c.execute(
+        r#"var refuse = arguments[2];
+if (!window.__realOpen) window.__realOpen = window.open;
+window.__opens = [];
+window.open = function (url) {
+  var win = refuse ? null : window.__realOpen.apply(window, arguments);
+  window.__opens.push({ url: String(url), win: win });
+  return win;
+};
+window.__run(arguments[0], arguments[1]);
+return window.__opens.length;"#,
+        vec![json!(USER_CODE), params, json!(refuse)],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .expect("a count")
+}
+
+async fn opened_urls(c: &Client) -> Vec<String> {
+    let v = c
+        .execute("return window.__opens.map(function (o) { return o.url; })", vec![])
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn a_popup_is_opened_within_request_pay_before_the_round_trip_and_shows_the_window() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "?outcome=approve").await;
+
+    // popup: true: one window.open, made synchronously inside request_pay
+    // (WebKit refuses one made after the fetch), later pointed at the window.
+    let mut params = v1_params("v1-popup-sync", 1000);
+    params["popup"] = json!(true);
+    assert_eq!(
+        request_pay_counting_opens(&c, params, false).await,
+        1,
+        "window.open within the caller's task"
+    );
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    assert_eq!(opened_urls(&c).await, ["about:blank"], "the same popup is reused");
+    assert_eq!(overlay_count(&c).await, 0, "a popup, not the overlay");
+    let closed = c.execute("return window.__opens[0].win.closed", vec![]).await.unwrap();
+    assert_eq!(closed, true, "the popup is closed once the window has answered");
+
+    // Without popup: no window.open at all (the overlay).
+    assert_eq!(
+        request_pay_counting_opens(&c, v1_params("v1-popup-none", 1000), false).await,
+        0
+    );
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    assert!(opened_urls(&c).await.is_empty(), "{:?}", opened_urls(&c).await);
+
+    // V1 refuses the request: the popup opened in advance is closed again.
+    let mut params = v1_params("v1-popup-refused", 1000);
+    params["popup"] = json!(true);
+    params["currency"] = json!("USD");
+    assert_eq!(request_pay_counting_opens(&c, params, false).await, 1);
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["error_code"], "INVALID_PARAMETER", "{rsp}");
+    let closed = c.execute("return window.__opens[0].win.closed", vec![]).await.unwrap();
+    assert_eq!(closed, true, "the unused popup is closed");
+    assert_eq!(opened_urls(&c).await, ["about:blank"]);
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn closing_a_v1_popup_calls_back_a_cancel_and_a_refused_popup_falls_back_to_the_overlay() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "").await;
+    let main = c.window().await.unwrap();
+
+    let mut params = v1_params("v1-popup-close", 1000);
+    params["popup"] = json!(true);
+    request_pay(&c, Some(USER_CODE), params).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let popup = loop {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| *w != main) {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    c.switch_to_window(popup).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
+        .await
+        .unwrap();
+    c.close_window().await.unwrap();
+    c.switch_to_window(main.clone()).await.unwrap();
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["error_code"], "PAY_PROCESS_CANCELED", "{rsp}");
+    let (_, v) = v1_api(&sb, "GET", "/payments/find/v1-popup-close", None).await;
+    assert_eq!(v["response"]["status"], "failed");
+
+    // The browser refuses both the early popup and the retry after the
+    // round trip (as a blocker would): the window shows in the overlay.
+    let mut params = v1_params("v1-popup-blocked", 1000);
+    params["popup"] = json!(true);
+    assert_eq!(request_pay_counting_opens(&c, params, true).await, 1);
+    click_in_iframe(&c, "sandbox-approve").await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    assert_eq!(opened_urls(&c).await.len(), 2, "{:?}", opened_urls(&c).await);
+    assert_eq!(overlay_count(&c).await, 0, "the overlay is removed");
+    assert_eq!(c.windows().await.unwrap().len(), 1, "no popup is left open");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_three_stand_ins_on_one_page_share_one_private_window_object() {
+    let sb = start().await;
+    let site = merchant_site().await;
+    let driver = chromedriver().await;
+    let c = browser(&driver, false).await;
+    open_checkout(&c, &site, &sb, "?outcome=approve").await;
+    c.execute(
+        r#"window.__shared = window.__portoneSandboxWindow;
+var base = arguments[0];
+["/v2/browser-sdk.js", "/toss/v2/standard"].forEach(function (p) {
+  var s = document.createElement("script"); s.src = base + p; document.head.appendChild(s);
+});
+return true;"#,
+        vec![json!(sb.base_url())],
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c
+        .execute("return !!(window.PortOne && window.TossPayments)", vec![])
+        .await
+        .unwrap()
+        != true
+    {
+        assert!(Instant::now() < deadline, "the other stand-ins did not load");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let v = c
+        .execute(
+            "return [window.__portoneSandboxWindow === window.__shared, typeof window.__shared.show,
+                     Object.keys(window).indexOf('__portoneSandboxWindow')]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, json!([true, "function", -1]), "defined once, not enumerable");
+    request_pay(&c, Some(USER_CODE), v1_params("v1-shared", 1000)).await;
+    let rsp = callback(&c).await;
+    assert_eq!(rsp["success"], true, "{rsp}");
+    c.close().await.unwrap();
+    sb.shutdown().await;
+}

@@ -26,7 +26,12 @@ use crate::config::Channel;
 use crate::store::{lock, AppState};
 use crate::window::{self, Mode, Outcome};
 
-const IAMPORT_JS: &str = include_str!("../assets/iamport.js");
+/// The script: the stand-ins' shared window machinery (`sdk-window.js`,
+/// defining `window.__portoneSandboxWindow` once per page), then `iamport.js`.
+const IAMPORT_JS: &str = concat!(
+    include_str!("../assets/sdk-window.js"),
+    include_str!("../assets/iamport.js")
+);
 
 /// TossPay's V1 pay methods: every means, card only, account/points only.
 const TOSSPAY_METHODS: &[&str] = &["tosspay", "tosspay_card", "tosspay_money"];

@@ -23,7 +23,12 @@ use crate::store::{lock, new_id, AppState, PaymentRec, Status};
 use crate::webhook;
 use crate::window::{self, Mode, Outcome, Session, View};
 
-const SDK_JS: &str = include_str!("../assets/browser-sdk.js");
+/// The script: the stand-ins' shared window machinery (`sdk-window.js`,
+/// defining `window.__portoneSandboxWindow` once per page), then `browser-sdk.js`.
+const SDK_JS: &str = concat!(
+    include_str!("../assets/sdk-window.js"),
+    include_str!("../assets/browser-sdk.js")
+);
 
 /// The SDK routes, with permissive CORS.
 pub(super) fn router() -> Router<AppState> {

@@ -24,7 +24,12 @@ use super::records::{TossPayment, TossStatus};
 use crate::store::{lock, new_id, AppState};
 use crate::window::{self, Mode, Outcome, Session, View};
 
-const SDK_JS: &str = include_str!("../assets/toss-sdk.js");
+/// The script: the stand-ins' shared window machinery (`sdk-window.js`,
+/// defining `window.__portoneSandboxWindow` once per page), then `toss-sdk.js`.
+const SDK_JS: &str = concat!(
+    include_str!("../assets/sdk-window.js"),
+    include_str!("../assets/toss-sdk.js")
+);
 
 /// `TossPayments.ANONYMOUS`: the customer key of a guest checkout.
 pub(crate) const ANONYMOUS: &str = "@@ANONYMOUS";
