@@ -477,7 +477,7 @@ fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> V
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 471 },
+            kind: Kind::Tests { min: 493 },
             command: native,
             engine: None,
         },
