@@ -1,11 +1,37 @@
 //! What the providers' REST clients share: the API base as a base URL, an
-//! HTTP client with the retry policy's timeouts, and paths built from
-//! percent-encoded segments.
+//! HTTP client with the retry policy's timeouts, paths built from
+//! percent-encoded segments, one exchange and the retry loop. Each client
+//! keeps what is its own: authentication, its error envelope and which of
+//! its errors are worth another try.
 
-use reqwest::Url;
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
 
 use super::ProviderError;
 use crate::config::RetryPolicy;
+
+/// One try of a request, as the retry loop sees it.
+pub(crate) enum Attempt {
+    /// The provider's answer.
+    Done(Value),
+    /// A failure another try would not change.
+    Fail(ProviderError),
+    /// A failure worth another try, after at least this wait.
+    Retry(ProviderError, Duration),
+}
+
+/// Sends `req` and reads the whole body: the status and the body, or a
+/// transport failure (no answer, or a cut-off one) as a retry.
+pub(crate) async fn exchange(req: reqwest::RequestBuilder) -> Result<(StatusCode, bytes::Bytes), Attempt> {
+    let transport = |e: reqwest::Error| Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO);
+    let resp = req.send().await.map_err(transport)?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(transport)?;
+    Ok((status, body))
+}
 
 /// A REST client's HTTP endpoint: its base URL and its HTTP client.
 #[derive(Debug, Clone)]
@@ -41,6 +67,41 @@ impl Endpoint {
     /// The base.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// Runs `attempt` until it is done or fails for good, at most
+    /// `policy.max_attempts` times (at least once), waiting between tries the
+    /// longer of the attempt's own wait and a backoff that doubles from
+    /// `policy.base_backoff`. Every try is the same request (the callers'
+    /// requests carry their idempotency keys), so repeating is safe.
+    pub async fn with_retries<F, Fut>(
+        &self,
+        policy: &RetryPolicy,
+        method: &Method,
+        url: &Url,
+        mut attempt: F,
+    ) -> Result<Value, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt>,
+    {
+        let attempts = policy.max_attempts.max(1);
+        let mut backoff = policy.base_backoff;
+        let mut n = 0;
+        loop {
+            n += 1;
+            let (e, wait) = match attempt().await {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry(e, wait) => (e, wait),
+            };
+            tracing::warn!(provider = self.name, %method, path = url.path(), attempt = n, error = %e, "provider call failed; will retry");
+            if n >= attempts {
+                return Err(e);
+            }
+            tokio::time::sleep(wait.max(backoff)).await;
+            backoff = backoff.saturating_mul(2);
+        }
     }
 
     /// The URL of `segments` under the base, each segment percent-encoded.

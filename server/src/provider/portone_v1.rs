@@ -18,6 +18,7 @@
 //!   pre-registered, already cancelled, already scheduled) is resolved by
 //!   reading what V1 holds, never by guessing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -29,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::Endpoint;
+use super::http::{exchange, Attempt, Endpoint};
 use super::{
     BillingKeyCharge, BillingKeyState, PaymentState, Provider, ProviderError, ProviderKind, ProviderPayment,
     ScheduleOutcome,
@@ -149,11 +150,11 @@ pub fn token_margin(lifetime_secs: i64) -> i64 {
     60.min(lifetime_secs / 2).max(0)
 }
 
-enum Attempt {
-    Done(Value),
-    Fail(ProviderError),
+/// One V1 answer: an attempt as the shared retry loop sees it, or a refused
+/// access token (a fresh one is fetched once, outside the retry count).
+enum Answer {
+    Attempt(Attempt),
     Unauthorized(ProviderError),
-    Retry(ProviderError, Duration),
 }
 
 /// The V1 REST client. Cheap to share (`Arc`), not to clone.
@@ -200,7 +201,7 @@ impl V1Client {
         self.endpoint.url(segments)
     }
 
-    async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, token: Option<&str>) -> Attempt {
+    async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, token: Option<&str>) -> Answer {
         let mut req = self.endpoint.http.request(method.clone(), url.clone());
         if let Some(token) = token {
             req = req.header("Authorization", format!("Bearer {token}"));
@@ -208,14 +209,9 @@ impl V1Client {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO),
-        };
-        let status = resp.status();
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO),
+        let (status, bytes) = match exchange(req).await {
+            Ok(answer) => answer,
+            Err(retry) => return Answer::Attempt(retry),
         };
         let envelope: Option<Value> = serde_json::from_slice(&bytes).ok();
         let code = envelope.as_ref().and_then(|v| v.get("code")).and_then(Value::as_i64);
@@ -226,7 +222,7 @@ impl V1Client {
             .unwrap_or("")
             .to_owned();
         if status.is_success() {
-            return match (code, envelope) {
+            return Answer::Attempt(match (code, envelope) {
                 (Some(0), Some(mut v)) => Attempt::Done(v.get_mut("response").map(Value::take).unwrap_or(Value::Null)),
                 (Some(code), _) => Attempt::Fail(ProviderError::Api {
                     status: status.as_u16(),
@@ -236,64 +232,57 @@ impl V1Client {
                 (None, _) => Attempt::Fail(ProviderError::Decode(
                     "PortOne V1 answered without its {code, message, response} envelope".into(),
                 )),
-            };
+            });
         }
         let err = ProviderError::Api {
             status: status.as_u16(),
             kind: error_kind(code.unwrap_or(-1)),
             message,
         };
-        if status == StatusCode::UNAUTHORIZED {
-            Attempt::Unauthorized(err)
+        Answer::Attempt(if status == StatusCode::UNAUTHORIZED {
+            return Answer::Unauthorized(err);
         } else if status == StatusCode::TOO_MANY_REQUESTS {
             Attempt::Retry(err, self.retry.consecutive_request_wait)
         } else if status.is_server_error() {
             Attempt::Retry(err, Duration::ZERO)
         } else {
             Attempt::Fail(err)
-        }
+        })
     }
 
     /// Runs `attempt` with the retry rules; `token`: whether the call needs
     /// the access token (a 401 then refreshes it once).
     async fn send(&self, method: Method, url: Url, body: Option<Value>, token: bool) -> Result<Value, ProviderError> {
-        let attempts = self.retry.max_attempts.max(1);
-        let mut backoff = self.retry.base_backoff;
-        let mut refreshed = false;
-        let mut n = 0;
-        loop {
-            n += 1;
-            // Boxed: the token fetch itself goes through `send` (without a token).
-            let used = if token {
-                Some(Box::pin(self.token()).await?)
-            } else {
-                None
-            };
-            let (e, wait) = match self.attempt(&method, &url, body.as_ref(), used.as_deref()).await {
-                Attempt::Done(v) => return Ok(v),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Unauthorized(e) => match used {
-                    Some(used) if !refreshed => {
-                        tracing::info!(
-                            path = url.path(),
-                            "PortOne V1 refused the access token; fetching a new one"
-                        );
-                        self.forget_token(&used).await;
-                        refreshed = true;
-                        n -= 1;
-                        continue;
+        // A refused token is fetched again once per call, without counting
+        // as a try.
+        let refreshed = AtomicBool::new(false);
+        let attempt = || async {
+            loop {
+                // Boxed: the token fetch itself goes through `send` (without a token).
+                let used = if token {
+                    match Box::pin(self.token()).await {
+                        Ok(t) => Some(t),
+                        Err(e) => return Attempt::Fail(e),
                     }
-                    _ => return Err(e),
-                },
-                Attempt::Retry(e, wait) => (e, wait),
-            };
-            tracing::warn!(%method, path = url.path(), attempt = n, error = %e, "PortOne V1 call failed; will retry");
-            if n >= attempts {
-                return Err(e);
+                } else {
+                    None
+                };
+                match self.attempt(&method, &url, body.as_ref(), used.as_deref()).await {
+                    Answer::Attempt(a) => return a,
+                    Answer::Unauthorized(e) => match used {
+                        Some(used) if !refreshed.swap(true, Ordering::Relaxed) => {
+                            tracing::info!(
+                                path = url.path(),
+                                "PortOne V1 refused the access token; fetching a new one"
+                            );
+                            self.forget_token(&used).await;
+                        }
+                        _ => return Attempt::Fail(e),
+                    },
+                }
             }
-            tokio::time::sleep(wait.max(backoff)).await;
-            backoff = backoff.saturating_mul(2);
-        }
+        };
+        self.endpoint.with_retries(&self.retry, &method, &url, attempt).await
     }
 
     async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<Value, ProviderError> {

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::http::Endpoint;
+use super::http::{exchange, Attempt, Endpoint};
 use super::{PaymentState, Provider, ProviderError, ProviderKind, ProviderPayment, ScheduleOutcome};
 use crate::config::{Mode, PortOneConfig, RetryPolicy};
 use futures::future::BoxFuture;
@@ -186,12 +186,6 @@ impl std::fmt::Debug for PortOneClient {
     }
 }
 
-enum Attempt {
-    Done(Value),
-    Fail(ProviderError),
-    Retry(ProviderError, Duration),
-}
-
 impl PortOneClient {
     /// Builds a client from the config.
     pub fn new(config: &PortOneConfig) -> Result<Self, ProviderError> {
@@ -217,18 +211,9 @@ impl PortOneClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO);
-            }
-        };
-        let status = resp.status();
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO);
-            }
+        let (status, bytes) = match exchange(req).await {
+            Ok(answer) => answer,
+            Err(retry) => return retry,
         };
         if status.is_success() {
             if bytes.is_empty() {
@@ -262,24 +247,11 @@ impl PortOneClient {
 
     async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<Value, ProviderError> {
         let url = self.url(segments)?;
-        let attempts = self.retry.max_attempts.max(1);
-        let mut backoff = self.retry.base_backoff;
-        let mut last = ProviderError::Transport("no attempt made".into());
-        for n in 1..=attempts {
-            match self.attempt(&method, &url, body.as_ref()).await {
-                Attempt::Done(v) => return Ok(v),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(e, wait) => {
-                    tracing::warn!(%method, path = url.path(), attempt = n, error = %e, "PortOne call failed; will retry");
-                    last = e;
-                    if n < attempts {
-                        tokio::time::sleep(wait.max(backoff)).await;
-                        backoff = backoff.saturating_mul(2);
-                    }
-                }
-            }
-        }
-        Err(last)
+        self.endpoint
+            .with_retries(&self.retry, &method, &url, || {
+                self.attempt(&method, &url, body.as_ref())
+            })
+            .await
     }
 
     fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ProviderError> {

@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::http::{exchange, Attempt, Endpoint};
 use super::{
     BillingKeyCharge, BillingKeyState, IssuedBillingKey, PaymentState, Provider, ProviderError, ProviderKind,
     ProviderPayment, ScheduleOutcome,
@@ -170,8 +171,7 @@ pub struct CancelRequest {
 /// The Toss Payments REST client. Cheap to clone.
 #[derive(Clone)]
 pub struct TossClient {
-    http: reqwest::Client,
-    base: Url,
+    endpoint: Endpoint,
     secret: String,
     retry: RetryPolicy,
 }
@@ -179,16 +179,10 @@ pub struct TossClient {
 impl std::fmt::Debug for TossClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TossClient")
-            .field("base", &self.base.as_str())
+            .field("base", &self.endpoint.base().as_str())
             .field("secret", &"<redacted>")
             .finish()
     }
-}
-
-enum Attempt {
-    Done(Value),
-    Fail(ProviderError),
-    Retry(ProviderError, Duration),
 }
 
 /// The `Idempotency-Key` of the confirm of `payment_key`: a retry, from
@@ -217,23 +211,8 @@ pub fn refund_idempotency_key(payment_id: &str, operator_key: &str) -> String {
 impl TossClient {
     /// Builds a client from the config.
     pub fn new(config: &TossConfig) -> Result<Self, ProviderError> {
-        let mut base = Url::parse(config.api_base.trim_end_matches('/'))
-            .map_err(|e| ProviderError::Decode(format!("invalid Toss API base: {e}")))?;
-        if base.cannot_be_a_base() {
-            return Err(ProviderError::Decode("the Toss API base is not a base URL".into()));
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(config.retry.request_timeout)
-            .connect_timeout(config.retry.request_timeout)
-            .build()
-            .map_err(|e| ProviderError::Transport(e.to_string()))?;
         Ok(TossClient {
-            http,
-            base,
+            endpoint: Endpoint::new(&config.api_base, &config.retry, "Toss Payments")?,
             secret: config.secret_key.clone(),
             retry: config.retry.clone(),
         })
@@ -241,17 +220,7 @@ impl TossClient {
 
     /// The URL of `segments` under the base, each segment percent-encoded.
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {
-        let mut url = self.base.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|_| ProviderError::Decode("the Toss API base is not a base URL".into()))?;
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
-            }
-        }
-        Ok(url)
+        self.endpoint.url(segments)
     }
 
     /// The request as sent: Basic auth with the secret key and an empty
@@ -259,6 +228,7 @@ impl TossClient {
     /// idempotency key.
     fn request(&self, method: &Method, url: &Url, body: Option<&Value>, key: Option<&str>) -> reqwest::RequestBuilder {
         let mut req = self
+            .endpoint
             .http
             .request(method.clone(), url.clone())
             .basic_auth(&self.secret, None::<&str>);
@@ -272,14 +242,9 @@ impl TossClient {
     }
 
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&Value>, key: Option<&str>) -> Attempt {
-        let resp = match self.request(method, url, body, key).send().await {
-            Ok(r) => r,
-            Err(e) => return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO),
-        };
-        let status = resp.status();
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Attempt::Retry(ProviderError::Transport(e.to_string()), Duration::ZERO),
+        let (status, bytes) = match exchange(self.request(method, url, body, key)).await {
+            Ok(answer) => answer,
+            Err(retry) => return retry,
         };
         if status.is_success() {
             return match serde_json::from_slice(&bytes) {
@@ -316,24 +281,11 @@ impl TossClient {
         key: Option<&str>,
     ) -> Result<Value, ProviderError> {
         let url = self.url(segments)?;
-        let attempts = self.retry.max_attempts.max(1);
-        let mut backoff = self.retry.base_backoff;
-        let mut last = ProviderError::Transport("no attempt made".into());
-        for n in 1..=attempts {
-            match self.attempt(&method, &url, body.as_ref(), key).await {
-                Attempt::Done(v) => return Ok(v),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(e, wait) => {
-                    tracing::warn!(%method, path = url.path(), attempt = n, error = %e, "Toss call failed; will retry");
-                    last = e;
-                    if n < attempts {
-                        tokio::time::sleep(wait.max(backoff)).await;
-                        backoff = backoff.saturating_mul(2);
-                    }
-                }
-            }
-        }
-        Err(last)
+        self.endpoint
+            .with_retries(&self.retry, &method, &url, || {
+                self.attempt(&method, &url, body.as_ref(), key)
+            })
+            .await
     }
 
     fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ProviderError> {
