@@ -114,30 +114,6 @@ async fn settled(c: &Client) -> Result<Value, Value> {
     }
 }
 
-async fn click_in_iframe(c: &Client, testid: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .expect("overlay iframe");
-    c.enter_frame(Some(0)).await.unwrap();
-    let button = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .expect("window button");
-    button.click().await.unwrap();
-    c.enter_parent_frame().await.unwrap();
-}
-
-async fn overlay_count(c: &Client) -> usize {
-    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
-        .await
-        .unwrap()
-        .len()
-}
-
 #[tokio::test]
 async fn pc_iframe_approve_resolves_success_shows_the_order_escaped_and_marks_the_payment_paid() {
     let sb = start().await;
@@ -346,10 +322,6 @@ async fn closing_a_popup_without_a_choice_resolves_as_a_user_cancel() {
     assert_eq!(p["status"], "FAILED");
     c.close().await.unwrap();
     sb.shutdown().await;
-}
-
-async fn wait_for_return(c: &Client) -> url::Url {
-    wait_for_path(c, "/return").await
 }
 
 #[tokio::test]

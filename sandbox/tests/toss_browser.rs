@@ -172,31 +172,6 @@ async fn settled(c: &Client) -> Result<Value, Value> {
     }
 }
 
-async fn click_in_iframe(c: &Client, testid: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .expect("overlay iframe");
-    c.enter_frame(Some(0)).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .expect("window button")
-        .click()
-        .await
-        .unwrap();
-    c.enter_parent_frame().await.unwrap();
-}
-
-async fn overlay_count(c: &Client) -> usize {
-    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
-        .await
-        .unwrap()
-        .len()
-}
-
 async fn confirm(sb: &RunningSandbox, key: &str, order_id: &str, amount: i64) -> (u16, Value) {
     toss_api(
         sb,

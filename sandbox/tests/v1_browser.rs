@@ -3,9 +3,9 @@
 //! These tests FAIL when Chromium/chromedriver are missing: they never skip.
 
 mod common;
+#[path = "support/browser.rs"]
+mod support;
 
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::extract::Query;
@@ -13,79 +13,12 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use portone_sandbox::RunningSandbox;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use support::*;
 
-const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
-                         (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 const USER_CODE: &str = "imp00000000";
-
-/// A chromedriver this test started; killed (by its own pid) on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn chromedriver() -> Driver {
-    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start chromedriver at {bin}: {e}"));
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let status = format!("{}/status", driver.url);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = client().get(&status).send().await {
-            if let Ok(v) = r.json::<Value>().await {
-                if v["value"]["ready"] == true {
-                    break;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    driver
-}
-
-async fn browser(driver: &Driver, mobile: bool) -> Client {
-    let mut opts = json!({
-        "binary": std::env::var("CHROMIUM")
-            .or_else(|_| std::env::var("CHROME_BIN"))
-            .unwrap_or_else(|_| "/usr/bin/chromium".into()),
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,900"],
-    });
-    if mobile {
-        opts["mobileEmulation"] = json!({
-            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true},
-            "userAgent": IPHONE_UA,
-        });
-    }
-    let mut caps = Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session (is chromium installed?)")
-}
 
 /// A merchant page on ANOTHER origin than the sandbox, loading `/v1/iamport.js`.
 /// `__run(userCode, params)` calls `IMP.init(userCode)` (unless null) and
@@ -119,15 +52,6 @@ window.__run = function (code, params) {{
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn open_checkout(c: &Client, site: &str, sb: &RunningSandbox, sdk_query: &str) {
@@ -170,31 +94,6 @@ async fn callback(c: &Client) -> Value {
         assert!(Instant::now() < deadline, "the request_pay callback never ran");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn click_in_iframe(c: &Client, testid: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .expect("overlay iframe");
-    c.enter_frame(Some(0)).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .expect("window button")
-        .click()
-        .await
-        .unwrap();
-    c.enter_parent_frame().await.unwrap();
-}
-
-async fn overlay_count(c: &Client) -> usize {
-    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
-        .await
-        .unwrap()
-        .len()
 }
 
 #[tokio::test]
@@ -322,22 +221,6 @@ async fn a_missing_init_an_unknown_user_code_and_invalid_params_call_back_an_err
     assert_eq!(s, 404, "no payment was made");
     c.close().await.unwrap();
     sb.shutdown().await;
-}
-
-fn query(u: &url::Url) -> std::collections::HashMap<String, String> {
-    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-async fn wait_for_return(c: &Client) -> url::Url {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let u = c.current_url().await.unwrap();
-        if u.path() == "/return" {
-            return u;
-        }
-        assert!(Instant::now() < deadline, "never redirected back (at {u})");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -1,13 +1,15 @@
 //! Headless Chromium for the browser suites (`tests/browser.rs`,
-//! `tests/toss_browser.rs`): a chromedriver this test process starts (and
+//! `tests/toss_browser.rs`, `tests/v1_browser.rs`): a chromedriver this test process starts (and
 //! kills by its own handle), sessions with a PC or phone profile, and small
 //! helpers. Included with `#[path]`, so it is not a test target itself.
+// Each suite that includes this uses its own part of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Map, Value};
 
 use super::common::client;
@@ -109,4 +111,37 @@ pub async fn wait_for_path(c: &Client, path: &str) -> url::Url {
 
 pub fn query(u: &url::Url) -> std::collections::HashMap<String, String> {
     u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// Waits until the page has come back to the merchant's `/return`.
+pub async fn wait_for_return(c: &Client) -> url::Url {
+    wait_for_path(c, "/return").await
+}
+
+/// Clicks the button `testid` in the sandbox's overlay window (an iframe,
+/// entered by index), then leaves the iframe.
+pub async fn click_in_iframe(c: &Client, testid: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
+        .await
+        .expect("overlay iframe");
+    c.enter_frame(Some(0)).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .expect("window button")
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+}
+
+/// How many sandbox overlays the page shows.
+pub async fn overlay_count(c: &Client) -> usize {
+    c.find_all(Locator::Css("[data-testid=sandbox-overlay]"))
+        .await
+        .unwrap()
+        .len()
 }
