@@ -1,6 +1,7 @@
 //! Flows and checks shared by the scenarios.
 
 use anyhow::{ensure, Context as _};
+use checkout_server::ProviderKind;
 use e2e::{wait_for, Env, PgAction, PgWindow, Profile, DEADLINE};
 use serde_json::{json, Value};
 
@@ -117,6 +118,28 @@ pub fn body_type(delivery: &Value) -> String {
 /// in the backend (database and API) and at the sandbox.
 pub async fn assert_paid_once(env: &Env, payment_id: &str, amount: i64) -> anyhow::Result<()> {
     webhooks_settled(env, payment_id).await?;
+    assert_shop_paid_once(env, payment_id, amount, ProviderKind::PortOneV2, "").await?;
+    let portone = env
+        .services
+        .portone_payment(payment_id)
+        .await?
+        .context("the sandbox knows the payment")?;
+    ensure!(portone["status"] == "PAID", "sandbox payment: {portone}");
+    ensure!(portone["amount"]["total"] == json!(amount), "sandbox amount: {portone}");
+    Ok(())
+}
+
+/// The shop's side of a payment paid once, for every provider: the order
+/// `PAID` at `amount` and recorded with `provider`, fulfilled exactly once,
+/// and `GET {prefix}/api/payments/{payment_id}` (`prefix`: the provider's
+/// contract root, `""`, `/v1` or `/toss`) answering `PAID` at `amount`.
+pub async fn assert_shop_paid_once(
+    env: &Env,
+    payment_id: &str,
+    amount: i64,
+    provider: ProviderKind,
+    prefix: &str,
+) -> anyhow::Result<()> {
     let order = env
         .services
         .order(payment_id)
@@ -132,21 +155,17 @@ pub async fn assert_paid_once(env: &Env, payment_id: &str, amount: i64) -> anyho
         "order amount {} != {amount}",
         order.total_amount
     );
+    ensure!(
+        order.provider == provider,
+        "the order records its provider ({}): {order:?}",
+        provider.as_str()
+    );
     let fulfilled = env.services.fulfilment_count(payment_id).await?;
     ensure!(fulfilled == 1, "fulfilled {fulfilled} times, expected exactly once");
-    let api = env.services.payment_status(payment_id).await?;
-    ensure!(api["status"] == "PAID", "GET /api/payments/{payment_id}: {api}");
-    ensure!(
-        api["totalAmount"] == json!(amount),
-        "GET /api/payments/{payment_id}: {api}"
-    );
-    let portone = env
-        .services
-        .portone_payment(payment_id)
-        .await?
-        .context("the sandbox knows the payment")?;
-    ensure!(portone["status"] == "PAID", "sandbox payment: {portone}");
-    ensure!(portone["amount"]["total"] == json!(amount), "sandbox amount: {portone}");
+    let path = format!("{prefix}/api/payments/{payment_id}");
+    let (status, api) = env.services.api("GET", &path, None).await?;
+    ensure!(status == 200 && api["status"] == "PAID", "GET {path}: {status} {api}");
+    ensure!(api["totalAmount"] == json!(amount), "GET {path}: {api}");
     Ok(())
 }
 

@@ -49,31 +49,14 @@ async fn assert_v1_paid_once(env: &Env, merchant_uid: &str, amount: i64) -> anyh
         "a V1 merchant_uid is at most 40 characters: {merchant_uid}"
     );
     v1_webhooks_settled(env, merchant_uid).await?;
-    let order = env
-        .services
-        .order(merchant_uid)
-        .await?
-        .with_context(|| format!("the backend has no order {merchant_uid}"))?;
-    ensure!(order.status == "PAID", "backend order: {order:?}");
-    ensure!(
-        order.total_amount == amount,
-        "order amount {} != {amount}",
-        order.total_amount
-    );
-    ensure!(
-        order.provider == checkout_server::ProviderKind::PortOneV1,
-        "a V1 order: {order:?}"
-    );
-    let fulfilled = env.services.fulfilment_count(merchant_uid).await?;
-    ensure!(fulfilled == 1, "fulfilled {fulfilled} times, expected exactly once");
-    let (status, api) = env
-        .services
-        .api("GET", &format!("/v1/api/payments/{merchant_uid}"), None)
-        .await?;
-    ensure!(
-        status == 200 && api["status"] == "PAID",
-        "GET /v1/api/payments: {status} {api}"
-    );
+    assert_shop_paid_once(
+        env,
+        merchant_uid,
+        amount,
+        checkout_server::ProviderKind::PortOneV1,
+        "/v1",
+    )
+    .await?;
     let at_v1 = env
         .services
         .v1_payment(merchant_uid)

@@ -70,31 +70,7 @@ async fn toss_webhooks_settled(env: &Env, order_id: &str) -> anyhow::Result<()> 
 /// backend (database and API) and at Toss (`DONE`, confirmed at `amount`).
 async fn assert_toss_paid_once(env: &Env, order_id: &str, amount: i64) -> anyhow::Result<()> {
     toss_webhooks_settled(env, order_id).await?;
-    let order = env
-        .services
-        .order(order_id)
-        .await?
-        .with_context(|| format!("the backend has no order {order_id}"))?;
-    ensure!(order.status == "PAID", "backend order: {order:?}");
-    ensure!(
-        order.total_amount == amount,
-        "order amount {} != {amount}",
-        order.total_amount
-    );
-    ensure!(
-        order.provider.as_str() == "toss",
-        "the order records its provider: {order:?}"
-    );
-    let fulfilled = env.services.fulfilment_count(order_id).await?;
-    ensure!(fulfilled == 1, "fulfilled {fulfilled} times, expected exactly once");
-    let (status, api) = env
-        .services
-        .api("GET", &format!("/toss/api/payments/{order_id}"), None)
-        .await?;
-    ensure!(
-        status == 200 && api["status"] == "PAID",
-        "GET /toss/api/payments/{order_id}: {api}"
-    );
+    assert_shop_paid_once(env, order_id, amount, checkout_server::ProviderKind::Toss, "/toss").await?;
     let toss = env
         .services
         .toss_payment(order_id)
