@@ -624,6 +624,27 @@ pub struct ReconcileConfig {
     /// The subscription period: a paid charge writes the next one this much
     /// later (`CHECKOUT_CHARGE_INTERVAL_SECS`). Default: 30 days.
     pub charge_interval: Duration,
+    /// How long a claim on an order lasts: a reconciler's lease while it
+    /// syncs the order, and one cancel attempt (`CHECKOUT_LEASE_SECS`). The
+    /// work a claim covers is cut off at [`ReconcileConfig::work_budget`]
+    /// (three quarters of it), so a live process always gives its claim back
+    /// in time and only one that died lets it run out: the order is then
+    /// taken up again at most this long after the crash. Default: 60 s.
+    pub lease: Duration,
+}
+
+impl ReconcileConfig {
+    /// How long the work under one claim may take before it is abandoned
+    /// (and retried by the next sync): three quarters of
+    /// [`ReconcileConfig::lease`], leaving the rest for the database.
+    pub fn work_budget(&self) -> Duration {
+        self.lease.mul_f64(0.75)
+    }
+
+    /// [`ReconcileConfig::lease`] in whole seconds (at least 1), as stored.
+    pub fn lease_secs(&self) -> i64 {
+        i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX).max(1)
+    }
 }
 
 impl Default for ReconcileConfig {
@@ -634,6 +655,7 @@ impl Default for ReconcileConfig {
             pending_ttl: Duration::from_secs(24 * 60 * 60),
             concurrency: 4,
             charge_interval: Duration::from_secs(CHARGE_INTERVAL_DAYS * 24 * 60 * 60),
+            lease: Duration::from_secs(60),
         }
     }
 }

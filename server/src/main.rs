@@ -78,6 +78,12 @@ struct Args {
     /// this much later (default 30 days).
     #[arg(long, env = "CHECKOUT_CHARGE_INTERVAL_SECS", default_value_t = CHARGE_INTERVAL_DAYS * 24 * 60 * 60)]
     charge_interval_secs: u64,
+    /// Seconds a claim on an order lasts (a reconciler's lease, a cancel
+    /// attempt): the work under it is cut off at three quarters of this, so
+    /// only a crashed process lets one run out, and its orders are taken up
+    /// again this long after the crash at most (at least 4).
+    #[arg(long, env = "CHECKOUT_LEASE_SECS", default_value_t = 60)]
+    lease_secs: u64,
     /// Seconds an unpaid order stays payable before it expires.
     #[arg(long, env = "CHECKOUT_PENDING_TTL_SECS", default_value_t = 24 * 60 * 60)]
     pending_ttl_secs: u64,
@@ -284,6 +290,7 @@ async fn main() -> anyhow::Result<()> {
             interval: Duration::from_secs(args.reconcile_secs.max(1)),
             pending_ttl: Duration::from_secs(args.pending_ttl_secs),
             charge_interval: Duration::from_secs(args.charge_interval_secs.max(1)),
+            lease: Duration::from_secs(args.lease_secs.max(4)),
             ..ReconcileConfig::default()
         },
         limits: Limits {

@@ -28,8 +28,13 @@
 //! Every order is leased before it is read ([`crate::Db::claim_sync`]: a
 //! conditional update on its `synced_at` and lease, `FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL), so reconcilers in several replicas sharing the
-//! database never sync the same order at the same time, and one that died
-//! mid-sync holds it at most [`SYNC_LEASE_SECS`]. Every replica may run
+//! database never sync the same order at the same time. A sync is cut off
+//! at [`ReconcileConfig::work_budget`](crate::ReconcileConfig::work_budget)
+//! and gives its lease back, so only a replica that died mid-sync leaves one
+//! behind, and that lease runs out after
+//! [`ReconcileConfig::lease`](crate::ReconcileConfig::lease) (60 s by
+//! default): a crash delays an order's next sync by that much at most.
+//! Every replica may run
 //! the reconciler. Concurrency is bounded; the
 //! PortOne client's retry rules apply (1 s after
 //! `FORBIDDEN_CONSECUTIVE_REQUEST`). One log line per order it changes.
@@ -44,11 +49,6 @@ use crate::AppState;
 
 /// The longest wait between two reads of one old order.
 const MAX_BACKOFF_SECS: i64 = 60 * 60;
-
-/// How long a reconciler's lease on an order lasts unless given back:
-/// longer than one sync takes (provider timeouts and retries included),
-/// so only a replica that died mid-sync lets it run out.
-pub const SYNC_LEASE_SECS: i64 = 5 * 60;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,9 +128,10 @@ enum Outcome {
 async fn reconcile_one(state: &AppState, order: Order, now: i64, ttl: i64) -> Outcome {
     let id = order.payment_id.clone();
     let token = uuid::Uuid::new_v4().simple().to_string();
+    let lease = &state.config.reconcile;
     match state
         .db
-        .claim_sync(&id, order.synced_at, now, &token, now + SYNC_LEASE_SECS)
+        .claim_sync(&id, order.synced_at, now, &token, now + lease.lease_secs())
         .await
     {
         Ok(true) => {}
@@ -141,7 +142,13 @@ async fn reconcile_one(state: &AppState, order: Order, now: i64, ttl: i64) -> Ou
             return Outcome::Failed;
         }
     }
-    let outcome = sync_leased(state, &order, now, ttl).await;
+    let outcome = match tokio::time::timeout(lease.work_budget(), sync_leased(state, &order, now, ttl)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::warn!(payment_id = %id, "reconciler: the sync took longer than its budget; will retry");
+            Outcome::Failed
+        }
+    };
     if let Err(e) = state.db.release_sync(&id, &token).await {
         // The lease runs out by itself.
         tracing::warn!(payment_id = %id, error = %e, "reconciler: could not give the lease back");

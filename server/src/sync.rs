@@ -318,27 +318,29 @@ async fn record_cancelled(state: &AppState, id: &str) -> Result<(), SyncError> {
 async fn cancel_and_record(state: &AppState, order: &Order, reason: &str) -> Result<(), SyncError> {
     let payment_id = order.payment_id.as_str();
     let now = crate::db::unix_now();
-    if !state
-        .db
-        .claim_cancel(payment_id, now, now + CANCEL_ATTEMPT_SECS)
-        .await?
-    {
+    let claim = &state.config.reconcile;
+    if !state.db.claim_cancel(payment_id, now, now + claim.lease_secs()).await? {
         tracing::info!(
             payment_id,
             "another sync is asking for this cancel; leaving it to that one"
         );
         return Ok(());
     }
-    let attempt = cancel_claimed(state, order, reason).await;
+    // Cut off within the claim, so that a live process always ends its
+    // attempt before the claim runs out; one that died leaves it to run out
+    // (`ReconcileConfig::lease`). An attempt cut off stays `CANCELLING` and
+    // the next sync asks again (a cancel is safe to repeat: the provider
+    // refuses a second one and the read that follows finds it cancelled).
+    let attempt = match tokio::time::timeout(claim.work_budget(), cancel_claimed(state, order, reason)).await {
+        Ok(attempt) => attempt,
+        Err(_) => Err(SyncError::Provider(ProviderError::Transport(
+            "the cancel took longer than its budget".into(),
+        ))),
+    };
     let done = state.db.cancel_done(payment_id).await;
     attempt?;
     Ok(done?)
 }
-
-/// How long a claimed cancel attempt keeps others from asking: longer than
-/// one cancel and read take, so only a process that died mid-attempt lets
-/// it run out.
-const CANCEL_ATTEMPT_SECS: i64 = 2 * 60;
 
 async fn cancel_claimed(state: &AppState, order: &Order, reason: &str) -> Result<(), SyncError> {
     let payment_id = order.payment_id.as_str();

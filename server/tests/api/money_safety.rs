@@ -171,6 +171,82 @@ async fn an_order_never_paid_expires_after_the_ttl_and_is_no_longer_read() {
     h.shutdown().await;
 }
 
+/// A short lease (budget 3 s) and provider requests that outlast it.
+fn short_lease(c: &mut Config) {
+    c.reconcile.interval = Duration::ZERO;
+    c.reconcile.lease = Duration::from_secs(4);
+    c.portone.retry.request_timeout = Duration::from_secs(30);
+}
+
+#[tokio::test]
+async fn an_order_whose_sync_died_midway_is_taken_up_again_once_the_lease_runs_out() {
+    let h = Harness::start_configured(false, short_lease).await;
+    let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
+    let id = prepared.payment_id.to_string();
+    h.pay(&prepared, "approve", None).await;
+    // PortOne stops answering; a sweep leases the order and waits on it.
+    h.set_faults(json!({"latencyMs": 60_000, "only": "GET /payments/"}))
+        .await;
+    let state = h.state().clone();
+    let sweep = tokio::spawn(async move { checkout_server::reconcile::run_once(&state).await });
+    eventually("the sweep to lease the order", Duration::from_secs(10), || async {
+        let order = h.db().order(&id).await.expect("db")?;
+        order.synced_at.map(|_| ())
+    })
+    .await;
+    // The process dies mid-sync: its lease is never given back.
+    sweep.abort();
+    let died = std::time::Instant::now();
+    h.set_faults(json!({})).await;
+    let report = h.reconcile().await;
+    assert_eq!((report.synced, report.changed), (0, 0), "{report:?}");
+    assert_eq!(h.stored_status(&id).await, "PENDING");
+    // Once the lease has run out, a sweep takes the order up and fulfils it.
+    eventually(
+        "a sweep to take the order up again",
+        Duration::from_secs(15),
+        || async {
+            h.reconcile().await;
+            (h.stored_status(&id).await == "PAID").then_some(())
+        },
+    )
+    .await;
+    let waited = died.elapsed();
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(7),
+        "taken up {waited:?} after the crash; the lease is 4 s"
+    );
+    assert_eq!(h.db().fulfilment_count(&id).await.expect("db"), 1);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_sync_that_outlasts_its_budget_gives_its_lease_back_for_the_next_sweep() {
+    let h = Harness::start_configured(false, short_lease).await;
+    let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
+    let id = prepared.payment_id.to_string();
+    h.pay(&prepared, "approve", None).await;
+    h.set_faults(json!({"latencyMs": 60_000, "only": "GET /payments/"}))
+        .await;
+    // The sync is cut off at three quarters of the lease, not at the
+    // provider client's 30 s timeout.
+    let started = std::time::Instant::now();
+    let report = h.reconcile().await;
+    let took = started.elapsed();
+    assert_eq!(report.errors, 1, "{report:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "the sweep took {took:?}; the budget is 3 s"
+    );
+    assert_eq!(h.stored_status(&id).await, "PENDING");
+    // The lease was given back: the next sweep reads the order at once.
+    h.set_faults(json!({})).await;
+    let report = h.reconcile().await;
+    assert_eq!(report.changed, 1, "{report:?}");
+    assert_eq!(h.stored_status(&id).await, "PAID");
+    h.shutdown().await;
+}
+
 async fn subscribe(h: &Harness) -> Subscription {
     let prepared = prepare_issue(h).await;
     let key = issue_key(h, &prepared, checkout_server::DEMO_CUSTOMER_ID).await;
