@@ -125,18 +125,9 @@ async fn pc_iframe_approve_resolves_success_shows_the_order_escaped_and_marks_th
     req["orderName"] = json!("<b>커피</b> & \"빵\"");
     run(&c, "requestPayment", req).await;
 
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .unwrap();
+    element(&c, "iframe[data-testid=sandbox-iframe]").await;
     c.enter_frame(Some(0)).await.unwrap();
-    let name = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-order-name]"))
-        .await
-        .unwrap();
+    let name = element(&c, "[data-testid=sandbox-order-name]").await;
     assert_eq!(
         name.text().await.unwrap(),
         "<b>커피</b> & \"빵\"",
@@ -191,11 +182,8 @@ async fn pc_iframe_decline_and_cancel_resolve_pg_failures_and_closing_the_overla
     assert_eq!(r["pgCode"], "PAY_PROCESS_CANCELED");
 
     run(&c, "requestPayment", card_request("browser-fail", 3000)).await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-overlay-close]"))
+    element(&c, "[data-testid=sandbox-overlay-close]")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
@@ -309,11 +297,7 @@ async fn closing_a_popup_without_a_choice_resolves_as_a_user_cancel() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     c.switch_to_window(popup).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
-        .await
-        .unwrap();
+    element(&c, "[data-testid=sandbox-approve]").await;
     c.close_window().await.unwrap();
     c.switch_to_window(main).await.unwrap();
     let r = settled(&c).await.expect("resolves");
@@ -340,12 +324,7 @@ async fn on_a_mobile_profile_the_window_redirects_back_to_redirect_url_with_the_
     let mut req = tosspay_request("mobile-1", 8000);
     req["redirectUrl"] = json!(format!("{site}/return?order=abc"));
     run(&c, "requestPayment", req.clone()).await;
-    let approve = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
-        .await
-        .expect("full-page window");
+    let approve = element(&c, "[data-testid=sandbox-approve]").await;
     assert!(
         c.current_url().await.unwrap().as_str().starts_with(&sb.base_url()),
         "left the merchant page"
@@ -366,11 +345,8 @@ async fn on_a_mobile_profile_the_window_redirects_back_to_redirect_url_with_the_
     let mut req = tosspay_request("mobile-2", 8000);
     req["redirectUrl"] = json!(format!("{site}/return"));
     run(&c, "requestPayment", req).await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-decline]"))
+    element(&c, "[data-testid=sandbox-decline]")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();

@@ -203,18 +203,9 @@ async fn toss_promise_form_on_pc_resolves_the_authenticated_payment_which_the_se
     )
     .await;
 
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .unwrap();
+    element(&c, "iframe[data-testid=sandbox-iframe]").await;
     c.enter_frame(Some(0)).await.unwrap();
-    let amount = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-amount]"))
-        .await
-        .unwrap();
+    let amount = element(&c, "[data-testid=sandbox-amount]").await;
     assert_eq!(amount.text().await.unwrap(), "15,000원");
     let name = c.find(Locator::Css("[data-testid=sandbox-order-name]")).await.unwrap();
     assert_eq!(name.text().await.unwrap(), "토스 티셔츠 외 2건");
@@ -269,11 +260,8 @@ async fn toss_promise_form_rejects_cancel_decline_and_bad_input_and_bad_keys_thr
         opts(&sb),
     )
     .await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-overlay-close]"))
+    element(&c, "[data-testid=sandbox-overlay-close]")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
@@ -392,12 +380,7 @@ async fn toss_on_a_phone_the_promise_form_is_refused_and_the_window_takes_the_wh
 
     let req = with_urls(toss_request("mobile-0001", "CARD", 8000), &site);
     run(&c, "requestPayment", req, opts(&sb)).await;
-    let approve = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
-        .await
-        .expect("a full-page window");
+    let approve = element(&c, "[data-testid=sandbox-approve]").await;
     assert!(
         c.current_url().await.unwrap().as_str().starts_with(&sb.base_url()),
         "left the merchant page"

@@ -105,18 +105,9 @@ async fn pc_iframe_approve_calls_back_with_the_imp_uid_and_the_payment_reads_pai
     open_checkout(&c, &site, &sb, "").await;
     request_pay(&c, Some(USER_CODE), v1_params("v1-browser-ok", 15000)).await;
 
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .unwrap();
+    element(&c, "iframe[data-testid=sandbox-iframe]").await;
     c.enter_frame(Some(0)).await.unwrap();
-    let amount = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-amount]"))
-        .await
-        .unwrap();
+    let amount = element(&c, "[data-testid=sandbox-amount]").await;
     assert_eq!(amount.text().await.unwrap(), "15,000원");
     let name = c.find(Locator::Css("[data-testid=sandbox-order-name]")).await.unwrap();
     assert_eq!(name.text().await.unwrap(), "테스트 주문");
@@ -168,11 +159,8 @@ async fn pc_decline_and_closing_the_overlay_call_back_with_errors() {
     assert_eq!(overlay_count(&c).await, 0);
 
     request_pay(&c, Some(USER_CODE), v1_params("v1-browser-fail", 3000)).await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-overlay-close]"))
+    element(&c, "[data-testid=sandbox-overlay-close]")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
@@ -238,12 +226,7 @@ async fn on_a_phone_request_pay_redirects_to_m_redirect_url_with_imp_uid_and_imp
     let mut params = v1_params("v1-mobile-1", 8000);
     params["m_redirect_url"] = json!(format!("{site}/return?order=abc"));
     request_pay(&c, Some(USER_CODE), params).await;
-    let approve = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
-        .await
-        .expect("full-page window");
+    let approve = element(&c, "[data-testid=sandbox-approve]").await;
     assert!(
         c.current_url().await.unwrap().as_str().starts_with(&sb.base_url()),
         "left the merchant page"
@@ -262,11 +245,8 @@ async fn on_a_phone_request_pay_redirects_to_m_redirect_url_with_imp_uid_and_imp
     let mut params = v1_params("v1-mobile-2", 8000);
     params["m_redirect_url"] = json!(format!("{site}/return"));
     request_pay(&c, Some(USER_CODE), params).await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-decline]"))
+    element(&c, "[data-testid=sandbox-decline]")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
@@ -422,11 +402,7 @@ async fn closing_a_v1_popup_calls_back_a_cancel_and_a_refused_popup_falls_back_t
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     c.switch_to_window(popup).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=sandbox-approve]"))
-        .await
-        .unwrap();
+    element(&c, "[data-testid=sandbox-approve]").await;
     c.close_window().await.unwrap();
     c.switch_to_window(main.clone()).await.unwrap();
     let rsp = callback(&c).await;

@@ -112,6 +112,54 @@ fn start_xvfb(tools: &Tools) -> Result<Xvfb, String> {
     Ok(xvfb)
 }
 
+/// Markers of the lines that say why a suite failed: libtest's failures and
+/// panics, compiler errors, the soak's broken invariants and run problems.
+const FAILURE_MARKERS: &[&str] = &[
+    "panicked at",
+    "... FAILED",
+    "error:",
+    "error[",
+    "BROKEN",
+    "RUN PROBLEM",
+    "VIOLATION",
+    "still disagree",
+    "soak: FAILED",
+    "soak: could not run",
+    "did not finish in time",
+];
+
+/// At most this many lines of each failed suite's output in the summary.
+const EXCERPT_LINES: usize = 10;
+
+/// The lines of a failed suite's output that say why (each marker line, and
+/// for a panic the message line after it), first ones first, at most
+/// [`EXCERPT_LINES`], each cut to 240 characters; the last lines of the
+/// output when no line is marked.
+pub fn failure_excerpt(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut take_next = false;
+    for l in lines {
+        let marked = FAILURE_MARKERS.iter().any(|m| l.contains(m));
+        if (marked || take_next) && !out.iter().any(|o| o == l.trim_end()) {
+            out.push(l.trim_end().to_owned());
+        }
+        take_next = marked && l.contains("panicked at");
+        if out.len() >= EXCERPT_LINES {
+            break;
+        }
+    }
+    if out.is_empty() {
+        let from = lines.len().saturating_sub(EXCERPT_LINES);
+        out = lines[from..].iter().map(|l| l.trim_end().to_owned()).collect();
+    }
+    out.iter()
+        .map(|l| match l.char_indices().nth(240) {
+            Some((i, _)) => format!("{}…", &l[..i]),
+            None => l.clone(),
+        })
+        .collect()
+}
+
 /// Counts read off `test result:` lines.
 #[derive(Default, Clone, Copy)]
 pub struct Counts {
@@ -261,7 +309,7 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
             Suite {
                 name,
-                kind: Kind::Tests { min: 89 },
+                kind: Kind::Tests { min: 91 },
                 command: c,
                 engine: None,
             }
@@ -477,7 +525,7 @@ fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> V
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 493 },
+            kind: Kind::Tests { min: 498 },
             command: native,
             engine: None,
         },
@@ -542,6 +590,7 @@ pub fn test() -> i32 {
     let mut report = Vec::new();
     let mut total = Counts::default();
     let mut all_ok = true;
+    let mut why: Vec<(&'static str, Vec<String>)> = Vec::new();
     for mut s in suites(&tools, &display, &postgres) {
         println!("\n== suite: {}", s.name);
         let started = Instant::now();
@@ -582,6 +631,9 @@ pub fn test() -> i32 {
                 }
             }
         };
+        if !verdict.starts_with("ok") {
+            why.push((s.name, failure_excerpt(&lines)));
+        }
         all_ok &= verdict.starts_with("ok");
         report.push((s.name, verdict, started.elapsed()));
     }
@@ -590,7 +642,66 @@ pub fn test() -> i32 {
     for (name, verdict, took) in &report {
         println!("  {verdict:<40} {:>6}  {name}", minutes(*took));
     }
+    // Last, so that a log cut to its tail still says why.
+    if !why.is_empty() {
+        println!("\n== why each failed suite failed (the first telling lines of its output)");
+        for (name, lines) in &why {
+            println!("-- {name}");
+            for l in lines {
+                println!("   {l}");
+            }
+        }
+    }
     println!("{} passed, {} failed", total.passed, total.failed);
     drop(postgres); // stops the cluster and removes its files
     i32::from(!all_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_failed_suite_is_explained_by_its_panics_and_failed_tests() {
+        let out = lines(
+            "running 2 tests\n\
+             test a ... ok\n\
+             test b ... FAILED\n\
+             thread 'b' panicked at src/x.rs:3:5:\n\
+             assertion failed: left == right\n\
+             note: run with RUST_BACKTRACE=1\n",
+        );
+        assert_eq!(
+            failure_excerpt(&out),
+            [
+                "test b ... FAILED",
+                "thread 'b' panicked at src/x.rs:3:5:",
+                "assertion failed: left == right"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_soak_is_explained_by_its_broken_invariants() {
+        let out = lines(
+            "soak: settling, 2 still disagree, e.g. o-1 (toss PENDING, provider PAID)\n\
+             \x20 HOLDS  2. stock\n\
+             \x20 BROKEN 3. states\n\
+             \x20 RUN PROBLEM: 2 of 3 planned crashes happened\n",
+        );
+        assert_eq!(failure_excerpt(&out).len(), 3);
+        assert!(failure_excerpt(&out)[1].contains("BROKEN 3."));
+    }
+
+    #[test]
+    fn output_without_a_telling_line_is_shown_by_its_tail() {
+        let out: Vec<String> = (0..30).map(|i| format!("line {i}")).collect();
+        let got = failure_excerpt(&out);
+        assert_eq!(got.len(), EXCERPT_LINES);
+        assert_eq!(got[EXCERPT_LINES - 1], "line 29");
+    }
 }

@@ -118,20 +118,41 @@ pub async fn wait_for_return(c: &Client) -> url::Url {
     wait_for_path(c, "/return").await
 }
 
+/// Waits (up to 20 s) for the element `css` in the current frame. When it
+/// never comes, the panic says why as far as the page can tell: the
+/// WebDriver error, the page's URL, what the test page recorded of the
+/// SDK's answer (`__done`, `__result`, `__rsp`, `__error`) and the start of the
+/// page's text.
+pub async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string());
+            let page = c
+                .execute(
+                    "return JSON.stringify({done: window.__done ?? null, result: window.__result ?? null, \
+                     rsp: window.__rsp ?? null, error: String(window.__error ?? ''), \
+                     text: (document.body ? document.body.innerText : '').slice(0, 400)})",
+                    vec![],
+                )
+                .await;
+            panic!("no element {css}: {e}; page at {url:?}; page state {page:?}")
+        }
+    }
+}
+
 /// Clicks the button `testid` in the sandbox's overlay window (an iframe,
 /// entered by index), then leaves the iframe.
 pub async fn click_in_iframe(c: &Client, testid: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("iframe[data-testid=sandbox-iframe]"))
-        .await
-        .expect("overlay iframe");
+    element(&c, "iframe[data-testid=sandbox-iframe]").await;
     c.enter_frame(Some(0)).await.unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("[data-testid={testid}]")))
+    element(&c, &format!("[data-testid={testid}]"))
         .await
-        .expect("window button")
         .click()
         .await
         .unwrap();

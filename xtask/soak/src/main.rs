@@ -611,7 +611,7 @@ fn explain(
     for v in verdicts.iter().filter(|v| !v.holds()) {
         println!("\n-- {}", v.name);
         for (id, what) in &v.violations {
-            println!("  {id}: {what}");
+            println!("  VIOLATION {id}: {what}");
             if shown < 12 {
                 shown += 1;
                 println!("    provider: {}", ledger.describe(id));
