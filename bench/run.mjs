@@ -1189,12 +1189,19 @@ function report(r) {
   p();
 
   // The chaos soak's figures are not measured by this script (the soak runs
-  // for many minutes): `cargo xtask soak --report bench/soak.md` writes
-  // them, and every regeneration copies them in, delimited.
-  const soak = path.join(cfg.root, "bench", "soak.md");
-  if (fs.existsSync(soak)) {
-    p("<!-- soak: copied from bench/soak.md (cargo xtask soak --report bench/soak.md); not measured by run.mjs -->");
-    p(fs.readFileSync(soak, "utf8").trimEnd());
+  // for many minutes): `cargo xtask soak --report bench/soak.md` (SQLite)
+  // and `cargo xtask soak --postgres --replicas 2 --report
+  // bench/soak-postgres.md` write them, and every regeneration copies them
+  // in, delimited.
+  const soaks = ["soak.md", "soak-postgres.md"]
+    .map((f) => path.join(cfg.root, "bench", f))
+    .filter((f) => fs.existsSync(f));
+  if (soaks.length > 0) {
+    p("<!-- soak: copied from bench/soak.md and bench/soak-postgres.md (cargo xtask soak --report ...); not measured by run.mjs -->");
+    soaks.forEach((f, i) => {
+      if (i > 0) p();
+      p(fs.readFileSync(f, "utf8").trimEnd());
+    });
     p("<!-- soak: end -->");
     p();
   }

@@ -13,10 +13,11 @@
 //! - `bench`: build release artefacts, measure size, load time, click to
 //!   SDK, redirect return, memory and backend throughput; write
 //!   `BENCHMARKS.md` (reports only; not part of `test`).
-//! - `soak [--customers N] [--seconds S] [--seed X]`: the chaos soak
-//!   (simulated customers, provider faults, backend crashes, then the money
-//!   invariants checked against the sandbox's records); part of `test` in
-//!   a small size.
+//! - `soak [--customers N] [--seconds S] [--seed X] [--crashes C]
+//!   [--postgres] [--replicas R]`: the chaos soak (simulated customers,
+//!   provider faults, backend crashes, then the money invariants checked
+//!   against the sandbox's records), on SQLite or on a throwaway PostgreSQL
+//!   cluster with R replicas; part of `test` in a small size.
 //! - `scan-secrets [dir...]`: fail if a Toss secret key or the secret-key
 //!   setting is in the browser bundle (`dist/`, `bench/dist/minimal`); part
 //!   of `test`.

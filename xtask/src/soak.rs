@@ -1,5 +1,8 @@
 //! `cargo xtask soak [--customers N] [--seconds S] [--seed X] [--crashes C]
-//! [--settle-secs T] [--report FILE]`: the chaos soak.
+//! [--settle-secs T] [--report FILE] [--postgres] [--replicas R]`: the
+//! chaos soak. `--postgres` runs the backend on a throwaway PostgreSQL
+//! cluster this command starts (and stops); `--replicas R` runs R backend
+//! processes on the one database.
 //!
 //! Builds the sandbox, the backend and the soak (`xtask/soak`) in debug mode
 //! with the native test suite's features (so `cargo xtask test` reuses what
@@ -9,6 +12,7 @@
 //! sandbox's records. Exit code 0 only when every invariant holds. See
 //! `xtask/soak/src/main.rs`.
 
+use crate::pg::{Cluster, Durability};
 use crate::util::{cmd, root, run};
 use std::path::PathBuf;
 
@@ -50,6 +54,23 @@ pub fn soak(args: &[String]) -> i32 {
         eprintln!("soak: the build failed");
         return 1;
     }
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let mut args: Vec<String> = args.iter().filter(|a| *a != "--postgres").cloned().collect();
+    // Kept until the soak ends: dropping it stops the cluster.
+    let _cluster = if postgres {
+        match Cluster::start(Durability::Throwaway) {
+            Ok(c) => {
+                args.extend(["--postgres".to_owned(), c.url()]);
+                Some(c)
+            }
+            Err(e) => {
+                eprintln!("soak: PostgreSQL could not start: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     i32::from(!run(&mut command(&args)))
 }

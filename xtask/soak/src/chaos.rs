@@ -171,20 +171,22 @@ pub async fn run_crashes(
     procs: Arc<Mutex<Procs>>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    for c in &plan.crashes {
+    for (k, c) in plan.crashes.iter().enumerate() {
         sleep_until(&ctx, c.at, &stop).await;
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let mut p = procs.lock().await;
-        p.kill_backend().await?;
+        // With several replicas, they take turns to die; the others serve.
+        let i = k % p.replica_count();
+        p.kill_backend(i).await?;
         ctx.world
-            .timeline(format!("backend SIGKILLed (down {:?})", c.down), None);
+            .timeline(format!("backend replica {i} SIGKILLed (down {:?})", c.down), None);
         tokio::time::sleep(c.down).await;
-        p.start_backend(&ctx.http).await?;
+        p.start_backend(&ctx.http, i).await?;
         ctx.world.counts.crashes.inc();
         ctx.world
-            .timeline(format!("backend restarted (start {})", p.generation), None);
+            .timeline(format!("backend replica {i} restarted (start {})", p.generation), None);
     }
     Ok(())
 }

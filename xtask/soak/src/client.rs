@@ -1,6 +1,7 @@
 //! HTTP to the backend (recording each answer in the order's history and
 //! every 5xx) and to the sandbox's admin routes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,8 +68,10 @@ impl Answer {
 pub struct Ctx {
     /// The HTTP client (pooled).
     pub http: reqwest::Client,
-    /// The backend's base URL.
-    pub backend: String,
+    /// The backend replicas' base URLs (one database behind them all).
+    pub backends: Vec<String>,
+    /// Round-robin position over [`Ctx::backends`].
+    pub next: AtomicUsize,
     /// The sandbox's base URL.
     pub sandbox: String,
     /// The bookkeeping.
@@ -87,26 +90,39 @@ impl Ctx {
     ) -> Answer {
         let c = &self.world.counts;
         c.backend_requests.inc();
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.backend))
-            .timeout(Duration::from_secs(70));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let answer = match req.send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                match r.bytes().await {
-                    Ok(bytes) => Answer::Http(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)),
-                    Err(e) => Answer::Unreachable(format!("body: {e}")),
-                }
+        // What a load balancer in front of the replicas does: round robin,
+        // and a replica that refuses the connection (it is down) is passed
+        // over for the next one. An answer cut short is not retried here.
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut answer = Answer::Unreachable("no backend".into());
+        for k in 0..self.backends.len() {
+            let base = &self.backends[(first + k) % self.backends.len()];
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{base}{path}"))
+                .timeout(Duration::from_secs(70));
+            for (k, v) in headers {
+                req = req.header(*k, *v);
             }
-            Err(e) => Answer::Unreachable(short_error(&e)),
-        };
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            answer = match req.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    match r.bytes().await {
+                        Ok(bytes) => Answer::Http(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)),
+                        Err(e) => Answer::Unreachable(format!("body: {e}")),
+                    }
+                }
+                Err(e) if e.is_connect() => {
+                    answer = Answer::Unreachable(short_error(&e));
+                    continue;
+                }
+                Err(e) => Answer::Unreachable(short_error(&e)),
+            };
+            break;
+        }
         match &answer {
             Answer::Unreachable(_) => c.backend_unreachable.inc(),
             Answer::Http(502, v) if v["error"] == "portone_unavailable" => c.provider_unreachable.inc(),
@@ -143,6 +159,12 @@ impl Ctx {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(2));
         }
+    }
+
+    /// The base URL of one replica, picked by `n` (a customer's number):
+    /// where that customer's provider sends its notices and redirects.
+    pub fn backend_for(&self, n: usize) -> &str {
+        &self.backends[n % self.backends.len()]
     }
 
     /// A sandbox admin call (drivers, faults, read-outs): JSON in and out.

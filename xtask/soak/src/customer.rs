@@ -11,6 +11,7 @@
 //! payment later) or subscribes (issue a billing key, register it, charge it
 //! with idempotency keys, retrying with the same key).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,7 +169,7 @@ async fn buy(ctx: &Ctx, catalogue: &Catalogue, provider: Provider, idx: usize, r
         attempts += 1;
         let outcome = pick_outcome(provider, rng);
         let tamper = rng.gen_bool(0.03);
-        let Some(paid) = pay(ctx, provider, &prepared, outcome, tamper, rng).await else {
+        let Some(paid) = pay(ctx, idx, provider, &prepared, outcome, tamper, rng).await else {
             return;
         };
         report(ctx, provider, &id, paid.tx.as_deref(), rng).await;
@@ -219,6 +220,7 @@ fn pick_outcome(provider: Provider, rng: &mut ChaCha8Rng) -> &'static str {
 /// window would; `tamper`: at another amount (skipping the pre-registration).
 async fn pay(
     ctx: &Ctx,
+    idx: usize,
     provider: Provider,
     prepared: &Value,
     outcome: &'static str,
@@ -259,7 +261,7 @@ async fn pay(
                 "amount": amount,
                 "currency": prepared["currency"],
                 "buyer_name": "홍길동",
-                "notice_url": format!("{}/v1/api/webhooks/portone-v1", ctx.backend),
+                "notice_url": format!("{}/v1/api/webhooks/portone-v1", ctx.backend_for(idx)),
             });
             (
                 "/__sandbox/v1/pay",
@@ -455,7 +457,7 @@ async fn subscribe(ctx: &Ctx, provider: Provider, idx: usize, rng: &mut ChaCha8R
                 "name": issue["issueName"],
                 "amount": 0,
                 "buyer_name": "홍길동",
-                "notice_url": format!("{}/v1/api/webhooks/portone-v1", ctx.backend),
+                "notice_url": format!("{}/v1/api/webhooks/portone-v1", ctx.backend_for(idx)),
             });
             let (_, r) = ctx
                 .sandbox(
@@ -468,7 +470,7 @@ async fn subscribe(ctx: &Ctx, provider: Provider, idx: usize, rng: &mut ChaCha8R
             (r["success"] == true).then(|| json!({ "billingKey": issue_id, "issueId": issue_id }))
         }
         Provider::Toss => {
-            let url = format!("{}/toss/subscribe?issueId={issue_id}", ctx.backend);
+            let url = format!("{}/toss/subscribe?issueId={issue_id}", ctx.backend_for(idx));
             let (_, r) = ctx
                 .sandbox(
                     Method::POST,
@@ -554,7 +556,8 @@ impl Ctx {
     pub fn clone_shallow(&self) -> Arc<Ctx> {
         Arc::new(Ctx {
             http: self.http.clone(),
-            backend: self.backend.clone(),
+            backends: self.backends.clone(),
+            next: AtomicUsize::new(self.next.load(Ordering::Relaxed)),
             sandbox: self.sandbox.clone(),
             world: self.world.clone(),
         })

@@ -16,19 +16,26 @@
 //! wait for the reconciler, default max(120, S/2)), `--sandbox-bin`,
 //! `--server-bin` (required), `--dir D` (logs and database; removed after a
 //! passing run unless `--keep`), `--report F` (write the figures as a
-//! Markdown table to F).
+//! Markdown table to F), `--postgres URL` (the backend on PostgreSQL: a
+//! database of its own is created on that server for the run, and dropped
+//! after a passing run unless `--keep`; default: a SQLite file in the run
+//! directory), `--replicas R` (1: R backend processes on the one database,
+//! customers spread over them as by a load balancer that passes over a
+//! replica refusing connections, every webhook sent to each, the crashes
+//! taking the replicas in turn).
 
 mod chaos;
 mod check;
 mod client;
 mod customer;
+mod pg;
 mod procs;
 mod shopdb;
 mod world;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,6 +64,26 @@ struct Args {
     setup: Setup,
     report: Option<PathBuf>,
     keep: bool,
+    /// A PostgreSQL server to create the run's database in.
+    postgres: Option<String>,
+}
+
+impl Args {
+    /// The command that replays this run (same seed, so the same customers
+    /// and fault plan; timing still varies).
+    fn replay(&self) -> String {
+        let mut r = format!(
+            "cargo xtask soak --customers {} --seconds {} --crashes {} --seed {}",
+            self.customers, self.seconds, self.crashes, self.seed
+        );
+        if self.postgres.is_some() {
+            r.push_str(" --postgres");
+        }
+        if self.setup.replicas > 1 {
+            r.push_str(&format!(" --replicas {}", self.setup.replicas));
+        }
+        r
+    }
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -70,6 +97,8 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut dir = None;
     let mut report = None;
     let mut keep = false;
+    let mut postgres = None;
+    let mut replicas = 1usize;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().with_context(|| format!("{a} needs a value"));
@@ -84,6 +113,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--dir" => dir = Some(PathBuf::from(val()?)),
             "--report" => report = Some(PathBuf::from(val()?)),
             "--keep" => keep = true,
+            "--postgres" => postgres = Some(val()?),
+            "--replicas" => replicas = val()?.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -94,6 +125,7 @@ fn parse_args() -> anyhow::Result<Args> {
         (t.as_nanos() as u64 ^ u64::from(std::process::id())) % 1_000_000_000
     });
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("portone-soak-{seed}")));
+    anyhow::ensure!(replicas >= 1, "--replicas must be at least 1");
     Ok(Args {
         customers,
         seconds,
@@ -104,9 +136,12 @@ fn parse_args() -> anyhow::Result<Args> {
             sandbox_bin: sandbox_bin.context("--sandbox-bin is required")?,
             server_bin: server_bin.context("--server-bin is required")?,
             dir,
+            database_url: None,
+            replicas,
         },
         report,
         keep,
+        postgres,
     })
 }
 
@@ -143,8 +178,12 @@ const TAIL: f64 = 90.0;
 
 async fn soak(args: &Args) -> anyhow::Result<bool> {
     println!(
-        "soak: seed {} — {} customers over {} s, {} backend crashes (replay: cargo xtask soak --customers {} --seconds {} --seed {})",
-        args.seed, args.customers, args.seconds, args.crashes, args.customers, args.seconds, args.seed
+        "soak: seed {} — {} customers over {} s, {} backend crashes (replay: {})",
+        args.seed,
+        args.customers,
+        args.seconds,
+        args.crashes,
+        args.replay()
     );
     if args.setup.dir.exists() {
         std::fs::remove_dir_all(&args.setup.dir)?;
@@ -155,16 +194,34 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
         .build()?;
     // Subscriptions come due a few times during the run.
     let charge_interval = (args.seconds / 4.0).max(20.0) as u64;
-    let procs = Procs::start(args.setup.clone(), &http, 30_000, charge_interval).await?;
-    println!("soak: logs and database in {}", procs.dir().display());
+    let mut setup = args.setup.clone();
+    let pg_database = match &args.postgres {
+        Some(server) => {
+            let (name, url) = pg::create_database(server, args.seed).await?;
+            setup.database_url = Some(url);
+            Some((server.clone(), name))
+        }
+        None => None,
+    };
+    let procs = Procs::start(setup, &http, 30_000, charge_interval).await?;
+    println!(
+        "soak: logs in {}; {} backend replica(s) on {}",
+        procs.dir().display(),
+        procs.replica_count(),
+        pg_database.as_ref().map_or_else(
+            || "SQLite".to_owned(),
+            |(_, name)| format!("PostgreSQL (database {name})")
+        )
+    );
     let world = Arc::new(World::new(args.seed));
     let ctx = Arc::new(Ctx {
         http: http.clone(),
-        backend: procs.backend_url.clone(),
+        backends: procs.backend_urls(),
+        next: AtomicUsize::new(0),
         sandbox: procs.sandbox_url.clone(),
         world: world.clone(),
     });
-    let db = shopdb::open(&procs.db_path()).await?;
+    let db = shopdb::open(&procs.database()).await?;
     // Plenty of everything but one product, which runs out during the run.
     let catalogue = Catalogue {
         plenty: vec!["americano".into(), "cafe-latte".into(), "croissant".into()],
@@ -235,7 +292,7 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     crashes.await??;
     runner.await?;
     chaos::set_faults(&ctx, &json!({})).await?;
-    procs.lock().await.start_backend(&http).await?;
+    procs.lock().await.start_backends(&http).await?;
     println!(
         "soak: {} customers done in {customers_secs:.0} s; settling (at most {} s)",
         world.counts.customers_finished.get(),
@@ -248,11 +305,15 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     // (subscription charges keep coming due meanwhile).
     let settle_start = Instant::now();
     let mut last_shown = Instant::now();
+    let mut unsettled_at_end = Vec::new();
     let (ledger, shop, reported, checked) = loop {
         let before = Ledger::parse(&ledger(&ctx).await?);
         let shop = shopdb::read(&db).await?;
         let over = settle_start.elapsed() >= args.settle;
         let unsettled = check::unsettled(&before, &shop);
+        if over {
+            unsettled_at_end.clone_from(&unsettled);
+        }
         if !unsettled.is_empty() && !over {
             if last_shown.elapsed() >= Duration::from_secs(10) {
                 last_shown = Instant::now();
@@ -322,6 +383,14 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     if !sandbox_alive {
         run_problems.push("the sandbox died during the run".into());
     }
+    if !unsettled_at_end.is_empty() {
+        run_problems.push(format!(
+            "not settled within {} s: {} still disagree with the provider, e.g. {}",
+            args.settle.as_secs(),
+            unsettled_at_end.len(),
+            unsettled_at_end.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ));
+    }
 
     let figures = Figures {
         args,
@@ -350,17 +419,21 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     if !ok {
         explain(&world, &verdicts, &ledger, &reported, &webhook_list);
         println!(
-            "\nsoak: FAILED — seed {} (replay: cargo xtask soak --customers {} --seconds {} --seed {}); logs in {}",
+            "\nsoak: FAILED — seed {} (replay: {}); logs in {}",
             args.seed,
-            args.customers,
-            args.seconds,
-            args.seed,
+            args.replay(),
             dir.display()
         );
     } else {
         println!("\nsoak: all invariants hold (seed {})", args.seed);
         if !args.keep {
             let _ = std::fs::remove_dir_all(&dir);
+            if let Some((server, name)) = &pg_database {
+                drop(db);
+                if let Err(e) = pg::drop_database(server, name).await {
+                    eprintln!("soak: could not drop the database {name}: {e:#}");
+                }
+            }
         }
     }
     Ok(ok)
@@ -484,6 +557,18 @@ impl Figures<'_> {
         vec![
             ("seed".into(), self.args.seed.to_string()),
             (
+                "backend (database, replicas)".into(),
+                format!(
+                    "{}, {}",
+                    if self.args.postgres.is_some() {
+                        "PostgreSQL"
+                    } else {
+                        "SQLite"
+                    },
+                    self.args.setup.replicas
+                ),
+            ),
+            (
                 "customers (finished / planned)".into(),
                 format!("{} / {}", c.customers_finished.get(), self.args.customers),
             ),
@@ -554,6 +639,15 @@ impl Figures<'_> {
         s
     }
 
+    /// The report's heading (BENCHMARKS.md's section 7 has one per backend).
+    fn heading(&self) -> String {
+        if self.args.postgres.is_some() || self.args.setup.replicas > 1 {
+            "### 7.2 On PostgreSQL with replicas".to_owned()
+        } else {
+            "## 7. Chaos soak: the money invariants under faults and crashes".to_owned()
+        }
+    }
+
     fn markdown(&self, verdicts: &[Verdict]) -> String {
         let a = self.args;
         let date = std::process::Command::new("date")
@@ -565,19 +659,29 @@ impl Figures<'_> {
             .ok()
             .and_then(|l| l.split_whitespace().next().map(str::to_owned))
             .unwrap_or_default();
-        let mut s = String::from("## 7. Chaos soak: the money invariants under faults and crashes\n\n");
-        s.push_str(
-            "`cargo xtask soak` (`xtask/soak`): debug builds of `portone-sandbox` and `checkout-server` (SQLite in a \
-             temp dir, reconciler every 2 s, subscriptions on a short period), simulated customers on PortOne V2, \
+        let backend = match (a.postgres.is_some(), a.setup.replicas) {
+            (false, 1) => "one process on SQLite in a temp dir".to_owned(),
+            (false, n) => format!("{n} processes on one SQLite file in a temp dir"),
+            (true, 1) => "one process on PostgreSQL (a throwaway cluster, a database of its own)".to_owned(),
+            (true, n) => format!(
+                "{n} replicas on one PostgreSQL database (a throwaway cluster), customers spread over them as by a \
+                 load balancer, every webhook sent to each, the crashes taking them in turn"
+            ),
+        };
+        let mut s = format!("{}\n\n", self.heading());
+        s.push_str(&format!(
+            "`cargo xtask soak` (`xtask/soak`): debug builds of `portone-sandbox` and `checkout-server` ({backend}; \
+             reconciler every 2 s, subscriptions on a short period), simulated customers on PortOne V2, \
              PortOne V1 (TossPay) and Toss Payments without a browser, a seeded schedule of sandbox faults and \
              backend SIGKILLs (each followed by a restart on the same database), then the invariants checked against \
              the sandbox's own records (`GET /__sandbox/ledger`) once the reconciler has settled. Customers, the \
-             sandbox and the backend share the 2 cores.\n\n",
-        );
+             sandbox{} and the backend share the 2 cores.\n\n",
+            if a.postgres.is_some() { ", PostgreSQL" } else { "" }
+        ));
         s.push_str(&format!(
-            "- Command: `cargo xtask soak --customers {} --seconds {} --crashes {} --seed {}`\n- Date: {date}; \
+            "- Command: `{}`\n- Date: {date}; \
              1-minute load average at the end: {load} (2 cores, shared with other work on this machine)\n\n",
-            a.customers, a.seconds, a.crashes, a.seed
+            a.replay()
         ));
         s.push_str("| | |\n|---|---|\n");
         for (k, v) in self.rows() {

@@ -1,6 +1,7 @@
-//! The two processes under test: `portone-sandbox` (started once) and
-//! `checkout-server` (SIGKILLed and restarted on the same address and
-//! database), each logging to its own file in the run directory.
+//! The processes under test: `portone-sandbox` (started once) and one or
+//! several replicas of `checkout-server` on one database (each SIGKILLed and
+//! restarted on its own address), each logging to its own file in the run
+//! directory.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -23,20 +24,30 @@ pub struct Setup {
     pub server_bin: PathBuf,
     /// Logs and the database live here.
     pub dir: PathBuf,
+    /// The backend's database: `None` for a SQLite file in [`Setup::dir`],
+    /// else a `postgres://` URL shared by every replica.
+    pub database_url: Option<String>,
+    /// How many backend replicas serve the shop (one database).
+    pub replicas: usize,
+}
+
+/// One backend replica: its fixed address and, while it runs, its process.
+struct Replica {
+    port: u16,
+    url: String,
+    child: Option<Child>,
 }
 
 /// The running processes.
 pub struct Procs {
     setup: Setup,
     sandbox: Child,
-    backend: Option<Child>,
-    /// Backend starts so far (its log files are `backend-<n>.log`).
+    replicas: Vec<Replica>,
+    /// Backend starts so far, over every replica (their log files are
+    /// `backend-<n>.log`).
     pub generation: u32,
     /// `http://127.0.0.1:<port>` of the sandbox.
     pub sandbox_url: String,
-    /// `http://127.0.0.1:<port>` of the backend (the same across restarts).
-    pub backend_url: String,
-    backend_port: u16,
     charge_interval_secs: u64,
 }
 
@@ -63,17 +74,29 @@ impl Procs {
     ) -> anyhow::Result<Procs> {
         std::fs::create_dir_all(&setup.dir)?;
         let sandbox_port = free_port()?;
-        let backend_port = free_port()?;
-        let backend_url = format!("http://127.0.0.1:{backend_port}");
         let sandbox_url = format!("http://127.0.0.1:{sandbox_port}");
+        let mut replicas = Vec::new();
+        for _ in 0..setup.replicas.max(1) {
+            let port = free_port()?;
+            replicas.push(Replica {
+                port,
+                url: format!("http://127.0.0.1:{port}"),
+                child: None,
+            });
+        }
         let (out, err) = log_file(&setup.dir, "sandbox.log")?;
-        let sandbox = Command::new(&setup.sandbox_bin)
-            .arg("--addr")
-            .arg(format!("127.0.0.1:{sandbox_port}"))
-            .arg("--webhook-url")
-            .arg(format!("{backend_url}/api/webhooks/portone"))
-            .arg("--webhook-url")
-            .arg(format!("{backend_url}/toss/api/webhooks/toss"))
+        let mut sandbox = Command::new(&setup.sandbox_bin);
+        sandbox.arg("--addr").arg(format!("127.0.0.1:{sandbox_port}"));
+        // Every replica is a webhook target: with several, each event
+        // reaches them all at once (redeliveries racing across replicas).
+        for r in &replicas {
+            sandbox
+                .arg("--webhook-url")
+                .arg(format!("{}/api/webhooks/portone", r.url))
+                .arg("--webhook-url")
+                .arg(format!("{}/toss/api/webhooks/toss", r.url));
+        }
+        let sandbox = sandbox
             .arg("--webhook-retry-base-ms")
             .arg("250")
             .arg("--toss-confirm-ttl-ms")
@@ -88,11 +111,9 @@ impl Procs {
         let mut procs = Procs {
             setup,
             sandbox,
-            backend: None,
+            replicas,
             generation: 0,
             sandbox_url,
-            backend_url,
-            backend_port,
             charge_interval_secs,
         };
         wait_ready(
@@ -101,13 +122,30 @@ impl Procs {
             &mut procs.sandbox,
         )
         .await?;
-        procs.start_backend(http).await?;
+        procs.start_backends(http).await?;
         Ok(procs)
     }
 
-    /// The backend's SQLite file.
-    pub fn db_path(&self) -> PathBuf {
-        self.setup.dir.join("checkout.db")
+    /// The backend's database: its `postgres://` URL, or the path of its
+    /// SQLite file.
+    pub fn database(&self) -> String {
+        match &self.setup.database_url {
+            Some(url) => url.clone(),
+            None => self.setup.dir.join("checkout.db").to_string_lossy().into_owned(),
+        }
+    }
+
+    /// The replicas' base URLs (each the same across restarts).
+    pub fn backend_urls(&self) -> Vec<String> {
+        self.replicas.iter().map(|r| r.url.clone()).collect()
+    }
+
+    /// Starts every replica that is not running.
+    pub async fn start_backends(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
+        for i in 0..self.replicas.len() {
+            self.start_backend(http, i).await?;
+        }
+        Ok(())
     }
 
     /// The run directory.
@@ -115,31 +153,29 @@ impl Procs {
         &self.setup.dir
     }
 
-    /// Starts the backend on its address and database and waits until it
-    /// answers (retrying while the old address is still taken).
-    pub async fn start_backend(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
-        if self.backend.is_some() {
+    /// Starts replica `i` on its address and the database and waits until
+    /// it answers (retrying while the old address is still taken).
+    pub async fn start_backend(&mut self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
+        if self.replicas[i].child.is_some() {
             return Ok(());
         }
+        let (port, url) = (self.replicas[i].port, self.replicas[i].url.clone());
         let deadline = Instant::now() + READY_DEADLINE;
         loop {
             self.generation += 1;
             let (out, err) = log_file(&self.setup.dir, &format!("backend-{}.log", self.generation))?;
             let mut child = Command::new(&self.setup.server_bin)
                 .arg("--addr")
-                .arg(format!("127.0.0.1:{}", self.backend_port))
+                .arg(format!("127.0.0.1:{port}"))
                 .arg("--db")
-                .arg(self.db_path())
+                .arg(self.database())
                 .arg("--portone-api-base")
                 .arg(&self.sandbox_url)
                 .env("CHECKOUT_MODE", "sandbox")
                 .env("CHECKOUT_RECONCILE_SECS", "2")
                 .env("CHECKOUT_RATE_BURST", "0")
                 .env("CHECKOUT_CHARGE_INTERVAL_SECS", self.charge_interval_secs.to_string())
-                .env(
-                    "PORTONE_V1_NOTICE_URL",
-                    format!("{}/v1/api/webhooks/portone-v1", self.backend_url),
-                )
+                .env("PORTONE_V1_NOTICE_URL", format!("{url}/v1/api/webhooks/portone-v1"))
                 .env("RUST_LOG", "info,sqlx=warn")
                 .stdin(Stdio::null())
                 .stdout(out)
@@ -147,9 +183,9 @@ impl Procs {
                 .kill_on_drop(true)
                 .spawn()
                 .with_context(|| format!("starting {}", self.setup.server_bin.display()))?;
-            match wait_ready(http, &format!("{}/api/config", self.backend_url), &mut child).await {
+            match wait_ready(http, &format!("{url}/api/config"), &mut child).await {
                 Ok(()) => {
-                    self.backend = Some(child);
+                    self.replicas[i].child = Some(child);
                     return Ok(());
                 }
                 Err(e) if Instant::now() < deadline => {
@@ -163,18 +199,25 @@ impl Procs {
         }
     }
 
-    /// SIGKILLs the backend (no graceful shutdown) and reaps it.
-    pub async fn kill_backend(&mut self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.backend.take() {
+    /// How many replicas there are.
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// SIGKILLs replica `i` (no graceful shutdown) and reaps it.
+    pub async fn kill_backend(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut child) = self.replicas[i].child.take() {
             child.start_kill().context("SIGKILL to the backend")?;
             child.wait().await?;
         }
         Ok(())
     }
 
-    /// Stops both processes.
+    /// Stops every process.
     pub async fn stop(&mut self) {
-        let _ = self.kill_backend().await;
+        for i in 0..self.replicas.len() {
+            let _ = self.kill_backend(i).await;
+        }
         let _ = self.sandbox.start_kill();
         let _ = self.sandbox.wait().await;
     }

@@ -1,16 +1,36 @@
-//! The shop's side, read straight from the backend's SQLite file (read-only
-//! queries): orders, fulfilments, stock, subscriptions and charge keys.
-//! The invariants compare this with the sandbox's ledger.
+//! The shop's side, read straight from the backend's database (its SQLite
+//! file or its PostgreSQL database; read-only queries but the initial
+//! stock): orders, fulfilments, stock, subscriptions and charge keys. The
+//! invariants compare this with the sandbox's ledger.
 //!
 //! Reads the tables `checkout-server`'s schema defines (`server/src/db.rs`):
 //! if they are renamed, this is the one place to follow.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::str::FromStr as _;
 
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::Row as _;
+
+/// The backend's database.
+pub enum Db {
+    /// Its SQLite file.
+    Sqlite(SqlitePool),
+    /// Its PostgreSQL database.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds: the
+/// queries are the same text on both (`$1` placeholders).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
 
 /// One order as the shop stores it.
 #[derive(Clone, Debug)]
@@ -62,31 +82,41 @@ pub struct Shop {
     pub charge_keys: BTreeMap<(String, String), String>,
 }
 
-/// A connection pool to the backend's database file.
-pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
+/// Connects to the backend's database: a `postgres://` URL, else the path
+/// of its SQLite file.
+pub async fn open(database: &str) -> anyhow::Result<Db> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        return Ok(Db::Postgres(
+            PgPoolOptions::new().max_connections(2).connect(database).await?,
+        ));
+    }
     let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(path)
+        .filename(database)
         .busy_timeout(std::time::Duration::from_secs(30));
-    Ok(SqlitePoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await?)
+    Ok(Db::Sqlite(
+        SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?,
+    ))
 }
 
 /// Sets the stock of each product (before customers arrive).
-pub async fn set_stock(pool: &SqlitePool, stock: &[(String, i64)]) -> anyhow::Result<()> {
+pub async fn set_stock(db: &Db, stock: &[(String, i64)]) -> anyhow::Result<()> {
     for (id, n) in stock {
-        sqlx::query("UPDATE products SET stock = ? WHERE id = ?")
+        on_pool!(db, pool => sqlx::query("UPDATE products SET stock = $1 WHERE id = $2")
             .bind(n)
             .bind(id)
             .execute(pool)
-            .await?;
+            .await
+            .map(|_| ())?);
     }
     Ok(())
 }
 
 /// Reads the shop.
-pub async fn read(pool: &SqlitePool) -> anyhow::Result<Shop> {
+pub async fn read(db: &Db) -> anyhow::Result<Shop> {
+    on_pool!(db, pool => {
     let mut shop = Shop::default();
     for r in
         sqlx::query("SELECT payment_id, provider, status, total_amount, subscription_id, schedule_state FROM orders")
@@ -110,7 +140,7 @@ pub async fn read(pool: &SqlitePool) -> anyhow::Result<Shop> {
         shop.fulfilments.insert(r.try_get("payment_id")?, r.try_get("n")?);
     }
     for r in sqlx::query(
-        "SELECT i.product_id, SUM(i.quantity) AS q FROM order_items i \
+        "SELECT i.product_id, CAST(SUM(i.quantity) AS BIGINT) AS q FROM order_items i \
          JOIN fulfilments f ON f.payment_id = i.payment_id GROUP BY i.product_id",
     )
     .fetch_all(pool)
@@ -119,7 +149,7 @@ pub async fn read(pool: &SqlitePool) -> anyhow::Result<Shop> {
         shop.fulfilled_qty.insert(r.try_get("product_id")?, r.try_get("q")?);
     }
     for r in sqlx::query(
-        "SELECT i.product_id, SUM(i.quantity) AS q FROM order_items i \
+        "SELECT i.product_id, CAST(SUM(i.quantity) AS BIGINT) AS q FROM order_items i \
          JOIN orders o ON o.payment_id = i.payment_id \
          WHERE o.stock_held = 1 AND o.fulfilled_at IS NULL GROUP BY i.product_id",
     )
@@ -152,4 +182,5 @@ pub async fn read(pool: &SqlitePool) -> anyhow::Result<Shop> {
         );
     }
     Ok(shop)
+    })
 }
