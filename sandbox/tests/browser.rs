@@ -287,16 +287,7 @@ async fn closing_a_popup_without_a_choice_resolves_as_a_user_cancel() {
     let mut req = card_request("browser-popup-close", 2000);
     req["windowType"] = json!({"pc": "POPUP"});
     run(&c, "requestPayment", req).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let popup = loop {
-        let windows = c.windows().await.unwrap();
-        if let Some(w) = windows.into_iter().find(|w| *w != main) {
-            break w;
-        }
-        assert!(Instant::now() < deadline, "no popup opened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    c.switch_to_window(popup).await.unwrap();
+    switch_to_popup(&c, &main).await;
     element(&c, "[data-testid=sandbox-approve]").await;
     c.close_window().await.unwrap();
     c.switch_to_window(main).await.unwrap();

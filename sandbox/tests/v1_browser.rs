@@ -392,16 +392,7 @@ async fn closing_a_v1_popup_calls_back_a_cancel_and_a_refused_popup_falls_back_t
     let mut params = v1_params("v1-popup-close", 1000);
     params["popup"] = json!(true);
     request_pay(&c, Some(USER_CODE), params).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let popup = loop {
-        let windows = c.windows().await.unwrap();
-        if let Some(w) = windows.into_iter().find(|w| *w != main) {
-            break w;
-        }
-        assert!(Instant::now() < deadline, "no popup opened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    c.switch_to_window(popup).await.unwrap();
+    switch_to_popup(&c, &main).await;
     element(&c, "[data-testid=sandbox-approve]").await;
     c.close_window().await.unwrap();
     c.switch_to_window(main.clone()).await.unwrap();

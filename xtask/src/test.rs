@@ -301,27 +301,15 @@ fn browser_suite(tools: &Tools, engine: Engine, display: &str) -> Suite {
 /// (`server/tests/api/common.rs`), and one test checks it really ran on
 /// PostgreSQL.
 fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
-    let name = "server tests on PostgreSQL (cargo test -p checkout-server --test api)";
-    match cluster {
-        Ok(cluster) => {
+    on_postgres(
+        cluster,
+        "server tests on PostgreSQL (cargo test -p checkout-server --test api)",
+        |cluster| {
             let mut c = cargo(&["test", "-p", "checkout-server", "--test", "api"]);
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
-            Suite {
-                name,
-                kind: Kind::Tests { min: 91 },
-                command: c,
-                engine: None,
-            }
-        }
-        Err(e) => Suite {
-            name,
-            kind: Kind::Unavailable {
-                why: format!("PostgreSQL could not start: {e}"),
-            },
-            command: cmd("false"),
-            engine: None,
+            (Kind::Tests { min: 91 }, c)
         },
-    }
+    )
 }
 
 /// The small soak again with the backend as several replicas run it: two
@@ -329,27 +317,40 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
 /// throwaway cluster), customers spread over them, each webhook sent to
 /// both, the crashes taking them in turn.
 fn postgres_soak(cluster: &Result<Cluster, String>, seed: &str) -> Suite {
-    let name = "chaos soak on PostgreSQL, two replicas (200 customers, 60 s, 3 crashes; random seed, printed)";
-    match cluster {
-        Ok(cluster) => {
+    on_postgres(
+        cluster,
+        "chaos soak on PostgreSQL, two replicas (200 customers, 60 s, 3 crashes; random seed, printed)",
+        |cluster| {
             let url = cluster.url();
             let mut args: Vec<&str> = soak_small(seed).to_vec();
             args.extend(["--replicas", "2", "--postgres", &url]);
-            Suite {
-                name,
-                kind: Kind::CheckPresent { need: SOAK_PASSED },
-                command: crate::soak::command(&args),
-                engine: None,
-            }
-        }
-        Err(e) => Suite {
-            name,
-            kind: Kind::Unavailable {
+            (Kind::CheckPresent { need: SOAK_PASSED }, crate::soak::command(&args))
+        },
+    )
+}
+
+/// A suite that needs the throwaway cluster: what `make` builds from it,
+/// or, when it could not start, a suite that fails saying why (never a
+/// skip).
+fn on_postgres(
+    cluster: &Result<Cluster, String>,
+    name: &'static str,
+    make: impl FnOnce(&Cluster) -> (Kind, Command),
+) -> Suite {
+    let (kind, command) = match cluster {
+        Ok(cluster) => make(cluster),
+        Err(e) => (
+            Kind::Unavailable {
                 why: format!("PostgreSQL could not start: {e}"),
             },
-            command: cmd("false"),
-            engine: None,
-        },
+            cmd("false"),
+        ),
+    };
+    Suite {
+        name,
+        kind,
+        command,
+        engine: None,
     }
 }
 

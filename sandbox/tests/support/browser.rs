@@ -146,12 +146,27 @@ pub async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Waits (up to 10 s) for a window other than `main` (the popup the SDK
+/// opened) and switches to it.
+pub async fn switch_to_popup(c: &Client, main: &fantoccini::wd::WindowHandle) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let popup = loop {
+        let windows = c.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| w != main) {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    c.switch_to_window(popup).await.unwrap();
+}
+
 /// Clicks the button `testid` in the sandbox's overlay window (an iframe,
 /// entered by index), then leaves the iframe.
 pub async fn click_in_iframe(c: &Client, testid: &str) {
-    element(&c, "iframe[data-testid=sandbox-iframe]").await;
+    element(c, "iframe[data-testid=sandbox-iframe]").await;
     c.enter_frame(Some(0)).await.unwrap();
-    element(&c, &format!("[data-testid={testid}]"))
+    element(c, &format!("[data-testid={testid}]"))
         .await
         .click()
         .await

@@ -178,15 +178,21 @@ fn short_lease(c: &mut Config) {
     c.portone.retry.request_timeout = Duration::from_secs(30);
 }
 
-#[tokio::test]
-async fn an_order_whose_sync_died_midway_is_taken_up_again_once_the_lease_runs_out() {
+/// A server with [`short_lease`], an order paid at PortOne that nobody
+/// reported, and PortOne's payment reads hanging for a minute.
+async fn paid_unreported_while_portone_hangs() -> (Harness, String) {
     let h = Harness::start_configured(false, short_lease).await;
     let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
-    let id = prepared.payment_id.to_string();
     h.pay(&prepared, "approve", None).await;
-    // PortOne stops answering; a sweep leases the order and waits on it.
     h.set_faults(json!({"latencyMs": 60_000, "only": "GET /payments/"}))
         .await;
+    (h, prepared.payment_id.to_string())
+}
+
+#[tokio::test]
+async fn an_order_whose_sync_died_midway_is_taken_up_again_once_the_lease_runs_out() {
+    let (h, id) = paid_unreported_while_portone_hangs().await;
+    // A sweep leases the order and waits on PortOne.
     let state = h.state().clone();
     let sweep = tokio::spawn(async move { checkout_server::reconcile::run_once(&state).await });
     eventually("the sweep to lease the order", Duration::from_secs(10), || async {
@@ -223,12 +229,7 @@ async fn an_order_whose_sync_died_midway_is_taken_up_again_once_the_lease_runs_o
 
 #[tokio::test]
 async fn a_sync_that_outlasts_its_budget_gives_its_lease_back_for_the_next_sweep() {
-    let h = Harness::start_configured(false, short_lease).await;
-    let prepared = h.prepare(json!([{"productId": "americano", "quantity": 1}])).await;
-    let id = prepared.payment_id.to_string();
-    h.pay(&prepared, "approve", None).await;
-    h.set_faults(json!({"latencyMs": 60_000, "only": "GET /payments/"}))
-        .await;
+    let (h, id) = paid_unreported_while_portone_hangs().await;
     // The sync is cut off at three quarters of the lease, not at the
     // provider client's 30 s timeout.
     let started = std::time::Instant::now();
