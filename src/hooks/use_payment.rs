@@ -352,11 +352,24 @@ fn payment_message(s: &CheckoutState, t: &Texts) -> Option<String> {
 /// provider) before showing any result. Must be called inside a
 /// `<CheckoutProvider>`.
 ///
-/// ```ignore
-/// let payment = use_payment(UsePaymentOptions::order(cart).disabled(cart_is_empty));
-/// view! {
-///     <button on:click=move |_| payment.pay.run(()) disabled=move || !payment.can_pay.get()>"Pay"</button>
-///     <p>{move || payment.message.get()}</p>
+/// ```no_run
+/// use leptos::prelude::*;
+/// use portone_checkout::prelude::*;
+///
+/// #[derive(Clone, serde::Serialize)]
+/// struct Cart {
+///     items: Vec<(String, u32)>,
+/// }
+///
+/// /// The merchant's own button, inside a `<CheckoutProvider>`.
+/// #[component]
+/// fn PayButton(cart: Signal<Cart>) -> impl IntoView {
+///     let cart_is_empty = Signal::derive(move || cart.with(|c| c.items.is_empty()));
+///     let payment = use_payment(UsePaymentOptions::order(cart).disabled(cart_is_empty));
+///     view! {
+///         <button on:click=move |_| payment.pay.run(()) disabled=move || !payment.can_pay.get()>"Pay"</button>
+///         <p>{move || payment.message.get()}</p>
+///     }
 /// }
 /// ```
 pub fn use_payment(options: UsePaymentOptions) -> UsePaymentReturn {
