@@ -107,21 +107,23 @@ impl Ctx {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            answer = match req.send().await {
+            let refused = match req.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
-                    match r.bytes().await {
+                    answer = match r.bytes().await {
                         Ok(bytes) => Answer::Http(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)),
                         Err(e) => Answer::Unreachable(format!("body: {e}")),
-                    }
+                    };
+                    false
                 }
-                Err(e) if e.is_connect() => {
+                Err(e) => {
                     answer = Answer::Unreachable(short_error(&e));
-                    continue;
+                    e.is_connect()
                 }
-                Err(e) => Answer::Unreachable(short_error(&e)),
             };
-            break;
+            if !refused {
+                break;
+            }
         }
         match &answer {
             Answer::Unreachable(_) => c.backend_unreachable.inc(),

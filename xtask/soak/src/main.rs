@@ -305,22 +305,18 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     // (subscription charges keep coming due meanwhile).
     let settle_start = Instant::now();
     let mut last_shown = Instant::now();
-    let mut unsettled_at_end = Vec::new();
     let (ledger, shop, reported, checked) = loop {
         let before = Ledger::parse(&ledger(&ctx).await?);
         let shop = shopdb::read(&db).await?;
         let over = settle_start.elapsed() >= args.settle;
         let unsettled = check::unsettled(&before, &shop);
-        if over {
-            unsettled_at_end.clone_from(&unsettled);
-        }
         if !unsettled.is_empty() && !over {
             if last_shown.elapsed() >= Duration::from_secs(10) {
                 last_shown = Instant::now();
                 println!(
                     "soak: settling, {} still disagree, e.g. {}",
                     unsettled.len(),
-                    unsettled.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                    first_three(&unsettled)
                 );
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
@@ -383,12 +379,14 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
     if !sandbox_alive {
         run_problems.push("the sandbox died during the run".into());
     }
+    // The loop ends with disagreement left only when its bound ran out.
+    let unsettled_at_end = check::unsettled(&ledger, &shop);
     if !unsettled_at_end.is_empty() {
         run_problems.push(format!(
             "not settled within {} s: {} still disagree with the provider, e.g. {}",
             args.settle.as_secs(),
             unsettled_at_end.len(),
-            unsettled_at_end.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            first_three(&unsettled_at_end)
         ));
     }
 
@@ -437,6 +435,11 @@ async fn soak(args: &Args) -> anyhow::Result<bool> {
         }
     }
     Ok(ok)
+}
+
+/// The first three of what still disagrees, for a one-line message.
+fn first_three(unsettled: &[String]) -> String {
+    unsettled.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
 }
 
 async fn ledger(ctx: &Ctx) -> anyhow::Result<Value> {
