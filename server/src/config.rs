@@ -635,10 +635,11 @@ pub struct ReconcileConfig {
 
 impl ReconcileConfig {
     /// How long the work under one claim may take before it is abandoned
-    /// (and retried by the next sync): three quarters of
-    /// [`ReconcileConfig::lease`], leaving the rest for the database.
+    /// (and retried by the next sync): three quarters of the lease as
+    /// stored ([`ReconcileConfig::lease_secs`]), leaving the rest for the
+    /// database, so the work always ends before the stored claim does.
     pub fn work_budget(&self) -> Duration {
-        self.lease.mul_f64(0.75)
+        Duration::from_secs(self.lease_secs().unsigned_abs()).mul_f64(0.75)
     }
 
     /// [`ReconcileConfig::lease`] in whole seconds (at least 1), as stored.
