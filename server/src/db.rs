@@ -1049,7 +1049,10 @@ impl Db {
     }
 
     /// Marks a scheduled charge confirmed by PortOne (with its schedule id
-    /// when known).
+    /// when known). Returns whether this call confirmed it; a schedule id
+    /// that arrives after another sync already confirmed the charge without
+    /// one (two syncs racing: one was answered "already exists") is still
+    /// kept, but not counted again.
     pub async fn set_scheduled(&self, payment_id: &str, schedule_id: Option<&str>) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => {
             let done = sqlx::query(
@@ -1061,7 +1064,21 @@ impl Db {
             .bind(payment_id)
             .execute(pool)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() == 1 {
+                return Ok(true);
+            }
+            if let Some(schedule_id) = schedule_id {
+                sqlx::query(
+                    "UPDATE orders SET schedule_id = $1, updated_at = $2 \
+                     WHERE payment_id = $3 AND schedule_state = 'SCHEDULED' AND schedule_id IS NULL",
+                )
+                .bind(schedule_id)
+                .bind(now())
+                .bind(payment_id)
+                .execute(pool)
+                .await?;
+            }
+            Ok(false)
         })
     }
 

@@ -307,7 +307,7 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
         |cluster| {
             let mut c = cargo(&["test", "-p", "checkout-server", "--test", "api"]);
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
-            (Kind::Tests { min: 91 }, c)
+            (Kind::Tests { min: 92 }, c)
         },
     )
 }

@@ -354,6 +354,57 @@ async fn a_lost_schedule_answer_keeps_the_next_charge_and_the_reconciler_confirm
     h.shutdown().await;
 }
 
+/// Two syncs of one paid charge race to schedule the next: PortOne answers
+/// the first with the schedule's id and the second with "already exists".
+/// Whichever the database sees first, the charge is confirmed once and the
+/// schedule id is kept (seen on PostgreSQL, where the "already exists" side
+/// used to win and the id was lost for good).
+#[tokio::test]
+async fn two_syncs_racing_to_schedule_one_charge_keep_its_schedule_id_and_count_it_once() {
+    // No webhooks: nothing but this test confirms the charge.
+    let h = Harness::start_configured(false, eager_reconciler).await;
+    let sub = subscribe(&h).await;
+    // The schedule call is applied, its answer lost: the charge waits as
+    // TO_SCHEDULE while PortOne holds the schedule.
+    h.set_faults(json!({"loseResponses": 4, "only": "/schedule"})).await;
+    charge_ok(&h, &sub, "month-1").await;
+    h.set_faults(json!({})).await;
+    let next = h
+        .db()
+        .next_charge(&sub.subscription_id)
+        .await
+        .expect("db")
+        .expect("the next charge's order is kept");
+    let waiting = scheduled(&h).await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    let schedule_id = waiting[0]["id"].as_str().expect("a schedule id").to_owned();
+
+    // The "already exists" answer is recorded first, then the answer with the id.
+    assert!(h.db().set_scheduled(&next.payment_id, None).await.expect("db"));
+    assert!(!h
+        .db()
+        .set_scheduled(&next.payment_id, Some(&schedule_id))
+        .await
+        .expect("db"));
+    let stored = h
+        .db()
+        .next_charge(&sub.subscription_id)
+        .await
+        .expect("db")
+        .expect("still one next charge");
+    assert_eq!(stored.schedule_state.as_deref(), Some("SCHEDULED"));
+    assert_eq!(stored.schedule_id.as_deref(), Some(schedule_id.as_str()));
+    // A later, different id never replaces the one kept.
+    assert!(!h
+        .db()
+        .set_scheduled(&next.payment_id, Some("another"))
+        .await
+        .expect("db"));
+    let stored = h.db().order(&next.payment_id).await.expect("db").expect("order");
+    assert_eq!(stored.schedule_id.as_deref(), Some(schedule_id.as_str()));
+    h.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_charge_retried_with_one_idempotency_key_makes_one_payment() {
     let h = Harness::start_with(false, None).await;
