@@ -27,12 +27,26 @@ use support::*;
 const TOSS_SDK_NPM: &str = "@tosspayments/tosspayments-sdk@2.8.1";
 
 /// The loader's ES module (`dist/index.esm.js`), installed on first use into
-/// the target dir (never committed).
+/// the target dir (never committed). Every test's merchant site asks for it
+/// at once: the first installs it while the others wait for that install
+/// (two npm runs into one directory used to race, one reading the file while
+/// the other was replacing `node_modules`). The install goes into a staging
+/// directory renamed into place when complete, so an interrupted run never
+/// leaves a half-installed loader for the next.
 fn toss_loader_module() -> String {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("toss-sdk-npm");
-    let file = dir.join("node_modules/@tosspayments/tosspayments-sdk/dist/index.esm.js");
+    static MODULE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MODULE.get_or_init(install_toss_loader).clone()
+}
+
+fn install_toss_loader() -> String {
+    const MODULE_PATH: &str = "node_modules/@tosspayments/tosspayments-sdk/dist/index.esm.js";
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = root.join("toss-sdk-npm");
+    let file = dir.join(MODULE_PATH);
     if !file.exists() {
-        std::fs::create_dir_all(&dir).expect("npm dir");
+        let staging = root.join(format!("toss-sdk-npm.staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).expect("npm staging dir");
         let status = Command::new("npm")
             .args([
                 "install",
@@ -42,11 +56,19 @@ fn toss_loader_module() -> String {
                 "--no-package-lock",
                 "--prefix",
             ])
-            .arg(&dir)
+            .arg(&staging)
             .arg(TOSS_SDK_NPM)
             .status()
             .unwrap_or_else(|e| panic!("cannot run npm to install {TOSS_SDK_NPM}: {e}"));
         assert!(status.success(), "npm install {TOSS_SDK_NPM} failed: {status}");
+        assert!(
+            staging.join(MODULE_PATH).exists(),
+            "npm install {TOSS_SDK_NPM} succeeded but {MODULE_PATH} is missing"
+        );
+        // A leftover without the module (an interrupted run) is replaced.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&staging, &dir)
+            .unwrap_or_else(|e| panic!("moving {} to {}: {e}", staging.display(), dir.display()));
     }
     std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }

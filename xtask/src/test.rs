@@ -387,9 +387,11 @@ fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> V
     let driver = tools.chromedriver.to_string_lossy().into_owned();
     let chromium = tools.chromium.to_string_lossy().into_owned();
     // Native runs compile the library with its components (csr), so the
-    // hooks' and gateways' native tests run too.
+    // hooks' and gateways' native tests run too. `--no-fail-fast`: one
+    // failing test binary does not hide the results of the others.
     let mut native = cargo(&[
         "test",
+        "--no-fail-fast",
         "--workspace",
         "--exclude",
         "e2e",
