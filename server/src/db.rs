@@ -1248,7 +1248,13 @@ impl Db {
 
     /// Stores (or re-activates) a billing key; returns its subscription.
     /// Idempotent: the same key always maps to the same subscription (one
-    /// upsert on the key's unique index, also between replicas).
+    /// upsert on the key's unique index, also between replicas). A deleted
+    /// key stays deleted: the provider never issues a deleted key again (and
+    /// PortOne V1's `customer_uid` is a fresh issuance id each time), so
+    /// an upsert arriving after the delete is a stale read (a
+    /// `BillingKey.Issued` sync that read the key before it was deleted and
+    /// wrote after the `BillingKey.Deleted` sync) and must not bring the
+    /// subscription back.
     pub async fn upsert_subscription(
         &self,
         billing_key: &str,
@@ -1263,7 +1269,8 @@ impl Db {
                 "INSERT INTO subscriptions (subscription_id, billing_key, customer_id, status, issue_id, \
                  created_at, updated_at, provider) \
                  VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $5, $6) \
-                 ON CONFLICT (billing_key) DO UPDATE SET status = 'ACTIVE', \
+                 ON CONFLICT (billing_key) DO UPDATE SET \
+                 status = CASE WHEN subscriptions.status = 'DELETED' THEN 'DELETED' ELSE 'ACTIVE' END, \
                  issue_id = COALESCE(subscriptions.issue_id, excluded.issue_id), updated_at = excluded.updated_at",
             )
             .bind(&new_id)

@@ -307,7 +307,7 @@ fn postgres_suite(cluster: &Result<Cluster, String>) -> Suite {
         |cluster| {
             let mut c = cargo(&["test", "-p", "checkout-server", "--test", "api"]);
             c.env("CHECKOUT_TEST_DATABASE_URL", cluster.url());
-            (Kind::Tests { min: 92 }, c)
+            (Kind::Tests { min: 93 }, c)
         },
     )
 }
@@ -556,7 +556,7 @@ fn suites(tools: &Tools, display: &str, postgres: &Result<Cluster, String>) -> V
         },
         Suite {
             name: "native tests (cargo test --workspace --exclude e2e)",
-            kind: Kind::Tests { min: 498 },
+            kind: Kind::Tests { min: 501 },
             command: native,
             engine: None,
         },

@@ -103,17 +103,11 @@ async fn billing_key_issued_but_never_reported_is_stored_from_the_webhook() {
     h.shutdown().await;
 }
 
-#[tokio::test]
-async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
-    let h = Harness::start().await;
-    let prepared = prepare_issue(&h).await;
-    let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
-    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
+/// Deletes `key` at the sandbox through PortOne's REST API, as the merchant's
+/// console would; PortOne then sends `BillingKey.Deleted`.
+async fn delete_key_at_portone(h: &Harness, key: &str) {
     let mut url = reqwest::Url::parse(&h.sandbox.base_url()).expect("url");
-    url.path_segments_mut()
-        .expect("base")
-        .extend(["billing-keys", key.as_str()]);
+    url.path_segments_mut().expect("base").extend(["billing-keys", key]);
     let resp = h
         .http
         .delete(url)
@@ -122,6 +116,16 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
         .await
         .expect("delete");
     assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+#[tokio::test]
+async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
+    let h = Harness::start().await;
+    let prepared = prepare_issue(&h).await;
+    let key = issue_key(&h, &prepared, "demo-customer-1").await;
+    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
+    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
+    delete_key_at_portone(&h, &key).await;
     eventually(
         "BillingKey.Deleted to retire the key",
         Duration::from_secs(10),
@@ -132,6 +136,45 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
     )
     .await;
     let (code, body) = h.charge(&sub.subscription_id, "charge-after-delete").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "subscription_inactive");
+    h.shutdown().await;
+}
+
+/// A `BillingKey.Issued` sync that read the key before the delete and
+/// writes after the `BillingKey.Deleted` sync (seen under load) must not
+/// bring the subscription back: the key is gone at PortOne for good.
+#[tokio::test]
+async fn a_stale_issued_sync_landing_after_the_delete_does_not_revive_the_subscription() {
+    let h = Harness::start().await;
+    let prepared = prepare_issue(&h).await;
+    let key = issue_key(&h, &prepared, "demo-customer-1").await;
+    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
+    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
+    delete_key_at_portone(&h, &key).await;
+    eventually(
+        "BillingKey.Deleted to retire the key",
+        Duration::from_secs(10),
+        || async {
+            let s = h.db().subscription_by_key(&key).await.ok().flatten()?;
+            (s.status == "DELETED").then_some(())
+        },
+    )
+    .await;
+    // The stale sync's write, as it lands after the delete.
+    let row = h
+        .db()
+        .upsert_subscription(
+            &key,
+            "demo-customer-1",
+            Some(prepared.issue_id.as_str()),
+            checkout_server::ProviderKind::PortOneV2,
+        )
+        .await
+        .expect("db");
+    assert_eq!(row.subscription_id, sub.subscription_id.as_str());
+    assert_eq!(row.status, "DELETED");
+    let (code, body) = h.charge(&sub.subscription_id, "charge-after-stale-sync").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"], "subscription_inactive");
     h.shutdown().await;
