@@ -103,11 +103,18 @@ async fn billing_key_issued_but_never_reported_is_stored_from_the_webhook() {
     h.shutdown().await;
 }
 
-/// Deletes `key` at the sandbox through PortOne's REST API, as the merchant's
-/// console would; PortOne then sends `BillingKey.Deleted`.
-async fn delete_key_at_portone(h: &Harness, key: &str) {
+/// A registered subscription whose key the merchant then deleted at PortOne
+/// (through its REST API, as the console would), once `BillingKey.Deleted`
+/// has retired it here.
+async fn subscription_whose_key_was_deleted(h: &Harness) -> (BillingKeyPrepared, String, Subscription) {
+    let prepared = prepare_issue(h).await;
+    let key = issue_key(h, &prepared, "demo-customer-1").await;
+    let (_, body) = register(h, &key, Some(prepared.issue_id.as_str())).await;
+    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
     let mut url = reqwest::Url::parse(&h.sandbox.base_url()).expect("url");
-    url.path_segments_mut().expect("base").extend(["billing-keys", key]);
+    url.path_segments_mut()
+        .expect("base")
+        .extend(["billing-keys", key.as_str()]);
     let resp = h
         .http
         .delete(url)
@@ -116,16 +123,6 @@ async fn delete_key_at_portone(h: &Harness, key: &str) {
         .await
         .expect("delete");
     assert!(resp.status().is_success(), "{}", resp.status());
-}
-
-#[tokio::test]
-async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
-    let h = Harness::start().await;
-    let prepared = prepare_issue(&h).await;
-    let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
-    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
-    delete_key_at_portone(&h, &key).await;
     eventually(
         "BillingKey.Deleted to retire the key",
         Duration::from_secs(10),
@@ -135,6 +132,13 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
         },
     )
     .await;
+    (prepared, key, sub)
+}
+
+#[tokio::test]
+async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
+    let h = Harness::start().await;
+    let (_, _, sub) = subscription_whose_key_was_deleted(&h).await;
     let (code, body) = h.charge(&sub.subscription_id, "charge-after-delete").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"], "subscription_inactive");
@@ -147,20 +151,7 @@ async fn deleted_billing_key_webhook_makes_the_subscription_unusable() {
 #[tokio::test]
 async fn a_stale_issued_sync_landing_after_the_delete_does_not_revive_the_subscription() {
     let h = Harness::start().await;
-    let prepared = prepare_issue(&h).await;
-    let key = issue_key(&h, &prepared, "demo-customer-1").await;
-    let (_, body) = register(&h, &key, Some(prepared.issue_id.as_str())).await;
-    let sub: Subscription = serde_json::from_value(body).expect("Subscription");
-    delete_key_at_portone(&h, &key).await;
-    eventually(
-        "BillingKey.Deleted to retire the key",
-        Duration::from_secs(10),
-        || async {
-            let s = h.db().subscription_by_key(&key).await.ok().flatten()?;
-            (s.status == "DELETED").then_some(())
-        },
-    )
-    .await;
+    let (prepared, key, sub) = subscription_whose_key_was_deleted(&h).await;
     // The stale sync's write, as it lands after the delete.
     let row = h
         .db()
@@ -236,12 +227,7 @@ async fn the_next_charge_is_due_one_configured_period_after_a_paid_one() {
     let before = crate::common::now_unix();
     let (code, body) = h.charge(&sub.subscription_id, "charge-1").await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    let next = h
-        .db()
-        .next_charge(&sub.subscription_id)
-        .await
-        .expect("db")
-        .expect("a next charge");
+    let next = h.pending_next_charge(&sub.subscription_id).await;
     let due = next.due_at.expect("due_at");
     assert!(
         (before + 120..=crate::common::now_unix() + 120).contains(&due),

@@ -209,6 +209,15 @@ impl Harness {
         &self.server().state().db
     }
 
+    /// The subscription's pending next charge (panics when it has none).
+    pub async fn pending_next_charge(&self, subscription_id: &str) -> checkout_server::db::Order {
+        self.db()
+            .next_charge(subscription_id)
+            .await
+            .expect("db")
+            .unwrap_or_else(|| panic!("subscription {subscription_id} has no pending next charge"))
+    }
+
     pub fn base(&self) -> String {
         self.server().base_url()
     }

@@ -286,12 +286,7 @@ async fn each_paid_scheduled_charge_schedules_the_next_exactly_once_despite_dupl
     assert_eq!(scheduled(&h).await.len(), 1);
 
     for month in 2..=3 {
-        let next = h
-            .db()
-            .next_charge(&sub.subscription_id)
-            .await
-            .expect("db")
-            .expect("a pending next charge");
+        let next = h.pending_next_charge(&sub.subscription_id).await;
         // PortOne runs the schedule; only its (duplicated) webhook reports it.
         let ran = h.admin_post("/__sandbox/schedules/run", json!({"all": true})).await;
         assert!(ran.to_string().contains(&schedule_id), "month {month}: {ran}");
@@ -329,24 +324,14 @@ async fn a_lost_schedule_answer_keeps_the_next_charge_and_the_reconciler_confirm
     let charge = charge_ok(&h, &sub, "month-1").await;
     assert_eq!(charge.status, OrderStatus::Paid);
     assert_eq!(charge.next_charge_schedule_id, None);
-    let next = h
-        .db()
-        .next_charge(&sub.subscription_id)
-        .await
-        .expect("db")
-        .expect("the next charge's order is kept");
+    let next = h.pending_next_charge(&sub.subscription_id).await;
     assert_eq!(next.schedule_state.as_deref(), Some("TO_SCHEDULE"));
     assert_eq!(scheduled(&h).await.len(), 1, "PortOne did schedule it");
 
     h.set_faults(json!({})).await;
     let report = h.reconcile().await;
     assert_eq!(report.scheduled, 1, "{report:?}");
-    let next = h
-        .db()
-        .next_charge(&sub.subscription_id)
-        .await
-        .expect("db")
-        .expect("still one next charge");
+    let next = h.pending_next_charge(&sub.subscription_id).await;
     assert_eq!(next.schedule_state.as_deref(), Some("SCHEDULED"));
     let waiting = scheduled(&h).await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
@@ -369,12 +354,7 @@ async fn two_syncs_racing_to_schedule_one_charge_keep_its_schedule_id_and_count_
     h.set_faults(json!({"loseResponses": 4, "only": "/schedule"})).await;
     charge_ok(&h, &sub, "month-1").await;
     h.set_faults(json!({})).await;
-    let next = h
-        .db()
-        .next_charge(&sub.subscription_id)
-        .await
-        .expect("db")
-        .expect("the next charge's order is kept");
+    let next = h.pending_next_charge(&sub.subscription_id).await;
     let waiting = scheduled(&h).await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
     let schedule_id = waiting[0]["id"].as_str().expect("a schedule id").to_owned();
@@ -386,12 +366,7 @@ async fn two_syncs_racing_to_schedule_one_charge_keep_its_schedule_id_and_count_
         .set_scheduled(&next.payment_id, Some(&schedule_id))
         .await
         .expect("db"));
-    let stored = h
-        .db()
-        .next_charge(&sub.subscription_id)
-        .await
-        .expect("db")
-        .expect("still one next charge");
+    let stored = h.pending_next_charge(&sub.subscription_id).await;
     assert_eq!(stored.schedule_state.as_deref(), Some("SCHEDULED"));
     assert_eq!(stored.schedule_id.as_deref(), Some(schedule_id.as_str()));
     // A later, different id never replaces the one kept.
