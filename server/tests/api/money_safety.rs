@@ -315,13 +315,20 @@ async fn each_paid_scheduled_charge_schedules_the_next_exactly_once_despite_dupl
     h.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_lost_schedule_answer_keeps_the_next_charge_and_the_reconciler_confirms_it_once() {
+/// A server without webhooks (nothing but the test confirms a charge) and a
+/// subscription's first charge, paid while every answer to the schedule
+/// call is lost (the first call is applied). The fault stays on.
+async fn charge_whose_schedule_answer_was_lost() -> (Harness, Subscription, ChargeResult) {
     let h = Harness::start_configured(false, eager_reconciler).await;
     let sub = subscribe(&h).await;
-    // Every answer to the schedule call is lost (the first call is applied).
     h.set_faults(json!({"loseResponses": 4, "only": "/schedule"})).await;
     let charge = charge_ok(&h, &sub, "month-1").await;
+    (h, sub, charge)
+}
+
+#[tokio::test]
+async fn a_lost_schedule_answer_keeps_the_next_charge_and_the_reconciler_confirms_it_once() {
+    let (h, sub, charge) = charge_whose_schedule_answer_was_lost().await;
     assert_eq!(charge.status, OrderStatus::Paid);
     assert_eq!(charge.next_charge_schedule_id, None);
     let next = h.pending_next_charge(&sub.subscription_id).await;
@@ -346,13 +353,8 @@ async fn a_lost_schedule_answer_keeps_the_next_charge_and_the_reconciler_confirm
 /// used to win and the id was lost for good).
 #[tokio::test]
 async fn two_syncs_racing_to_schedule_one_charge_keep_its_schedule_id_and_count_it_once() {
-    // No webhooks: nothing but this test confirms the charge.
-    let h = Harness::start_configured(false, eager_reconciler).await;
-    let sub = subscribe(&h).await;
-    // The schedule call is applied, its answer lost: the charge waits as
-    // TO_SCHEDULE while PortOne holds the schedule.
-    h.set_faults(json!({"loseResponses": 4, "only": "/schedule"})).await;
-    charge_ok(&h, &sub, "month-1").await;
+    // The next charge waits as TO_SCHEDULE while PortOne holds the schedule.
+    let (h, sub, _) = charge_whose_schedule_answer_was_lost().await;
     h.set_faults(json!({})).await;
     let next = h.pending_next_charge(&sub.subscription_id).await;
     let waiting = scheduled(&h).await;
